@@ -1,0 +1,1 @@
+"""Reference desktop app for frozen-alembic."""

@@ -1,0 +1,1 @@
+"""frozen-alembic test suite."""
