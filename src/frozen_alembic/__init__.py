@@ -1,0 +1,95 @@
+"""frozen-alembic: keep SQLite documents on the newest schema from inside a frozen app.
+
+The whole public API is re-exported here; every other module is private.  Names are
+imported on first use (PEP 562), so ``import frozen_alembic`` costs the application's
+start-up almost nothing.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._cli import main
+    from ._exceptions import (
+        DatabaseBusy,
+        DatabaseError,
+        DatabaseExists,
+        DatabaseNotFound,
+        DatabaseTooNew,
+        FrozenAlembicError,
+        InvalidTarget,
+        MigrationFailed,
+        NotADatabase,
+        ReadOnlyDatabase,
+        ScriptsError,
+        ScriptsNotFound,
+        UnversionedDatabase,
+    )
+    from ._migrator import Migrator, Progress, Report
+    from ._scripts import Revision
+    from ._status import State, Status
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "DatabaseBusy": "_exceptions",
+    "DatabaseError": "_exceptions",
+    "DatabaseExists": "_exceptions",
+    "DatabaseNotFound": "_exceptions",
+    "DatabaseTooNew": "_exceptions",
+    "FrozenAlembicError": "_exceptions",
+    "InvalidTarget": "_exceptions",
+    "MigrationFailed": "_exceptions",
+    "Migrator": "_migrator",
+    "NotADatabase": "_exceptions",
+    "Progress": "_migrator",
+    "ReadOnlyDatabase": "_exceptions",
+    "Report": "_migrator",
+    "Revision": "_scripts",
+    "ScriptsError": "_exceptions",
+    "ScriptsNotFound": "_exceptions",
+    "State": "_status",
+    "Status": "_status",
+    "UnversionedDatabase": "_exceptions",
+    "main": "_cli",
+}
+
+
+def __getattr__(name: str) -> object:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{module_name}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
+
+__all__ = [
+    "DatabaseBusy",
+    "DatabaseError",
+    "DatabaseExists",
+    "DatabaseNotFound",
+    "DatabaseTooNew",
+    "FrozenAlembicError",
+    "InvalidTarget",
+    "MigrationFailed",
+    "Migrator",
+    "NotADatabase",
+    "Progress",
+    "ReadOnlyDatabase",
+    "Report",
+    "Revision",
+    "ScriptsError",
+    "ScriptsNotFound",
+    "State",
+    "Status",
+    "UnversionedDatabase",
+    "main",
+]

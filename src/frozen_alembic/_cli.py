@@ -1,0 +1,134 @@
+"""The ``frozen-alembic`` command line: Alembic's verbs with no ini file and no chdir.
+
+Usable from code as well, in place of ``alembic.config.main(argv=[...])``::
+
+    from frozen_alembic import main
+    exit_code = main(["--scripts", "/app/migrations", "upgrade", "/data/notes.db"])
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, TextIO
+
+from ._exceptions import FrozenAlembicError
+from ._migrator import Migrator, Progress, Report
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+
+SCRIPTS_ENV = "FROZEN_ALEMBIC_SCRIPTS"
+
+
+def _parser() -> argparse.ArgumentParser:
+    import argparse  # only the command line pays for it
+
+    parser = argparse.ArgumentParser(
+        prog="frozen-alembic",
+        description="Run Alembic migrations on SQLite files, with no alembic.ini.",
+    )
+    parser.add_argument(
+        "--scripts",
+        metavar="DIR",
+        default=os.environ.get(SCRIPTS_ENV),
+        help=f"the Alembic script directory (default: ${SCRIPTS_ENV})",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds to wait for a locked file"
+    )
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    verbs.add_parser("heads", help="show the newest revision(s)")
+    verbs.add_parser("history", help="list every revision, oldest first")
+    for name, text in (
+        ("current", "show the revision(s) of a database"),
+        ("status", "say whether a database is current, behind, too new, ..."),
+        ("create", "make a new database at the newest revision"),
+    ):
+        verbs.add_parser(name, help=text).add_argument("db", help="database file")
+    upgrade = verbs.add_parser("upgrade", help="upgrade a database (default: to heads)")
+    upgrade.add_argument("db", help="database file")
+    upgrade.add_argument("target", nargs="?", default="heads")
+    downgrade = verbs.add_parser("downgrade", help="downgrade a database to a revision")
+    downgrade.add_argument("db", help="database file")
+    downgrade.add_argument("target", help="revision id, 'base' or '-N'")
+    stamp = verbs.add_parser("stamp", help="record a revision without running scripts")
+    stamp.add_argument("db", help="database file")
+    stamp.add_argument("target", nargs="?", default="heads")
+    stamp.add_argument("--purge", action="store_true", help="empty the version table first")
+    return parser
+
+
+def _show_report(report: Report, out: TextIO) -> None:
+    before = ", ".join(report.before) or "(none)"
+    after = ", ".join(report.after) or "(none)"
+    if not report.changed:
+        print(f"{report.path}: already at {after}, nothing to do", file=out)
+        return
+    print(f"{report.path}: {before} -> {after}", file=out)
+    for rev in report.applied:
+        print(f"  ran {rev}", file=out)
+
+
+def _run(args: argparse.Namespace, out: TextIO) -> None:
+    if not args.scripts:
+        msg = f"Say where the migration scripts are: --scripts DIR or ${SCRIPTS_ENV}."
+        raise FrozenAlembicError(msg)
+    migrator = Migrator(args.scripts, timeout=args.timeout)
+
+    def progress(p: Progress) -> None:
+        if p.revision is not None:
+            print(f"[{p.done + 1}/{p.total}] {p.message}", file=out, flush=True)
+
+    verb = args.verb
+    if verb == "heads":
+        print("\n".join(migrator.heads()), file=out)
+    elif verb == "history":
+        for revision in migrator.history():
+            downs = ", ".join(revision.down_revisions) or "<base>"
+            head = " (head)" if revision.is_head else ""
+            print(f"{downs} -> {revision.id}{head}, {revision.doc}", file=out)
+    elif verb == "current":
+        print(", ".join(migrator.current(args.db)) or "(none)", file=out)
+    elif verb == "status":
+        status = migrator.status(args.db)
+        print(f"{status.state.value}: at {', '.join(status.current) or '(none)'}", file=out)
+        for rev in status.pending:
+            print(f"  pending {rev}", file=out)
+    elif verb == "upgrade":
+        _show_report(migrator.upgrade(args.db, args.target, progress=progress), out)
+    elif verb == "downgrade":
+        _show_report(migrator.downgrade(args.db, args.target, progress=progress), out)
+    elif verb == "stamp":
+        _show_report(migrator.stamp(args.db, args.target, purge=args.purge), out)
+    elif verb == "create":
+        _show_report(migrator.create(args.db), out)
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``).
+
+    Never calls :func:`sys.exit` for a handled error, never changes directory.
+
+    :param argv: the arguments, without the program name.
+    :param stdout: where to print results (default: ``sys.stdout``).
+    :return: the exit code: 0 on success, 1 on an error, 2 on a usage error.
+    """
+    out = stdout if stdout is not None else sys.stdout
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        _run(args, out)
+    except FrozenAlembicError as err:
+        print(f"frozen-alembic: error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def console_main() -> None:
+    """Entry point of the ``frozen-alembic`` console script."""
+    sys.exit(main())

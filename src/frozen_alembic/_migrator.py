@@ -1,0 +1,446 @@
+"""The :class:`Migrator`: Alembic's verbs on SQLite files, configured in memory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import _sqlitefile
+from ._exceptions import (
+    DatabaseExists,
+    DatabaseTooNew,
+    FrozenAlembicError,
+    InvalidTarget,
+    MigrationFailed,
+    UnversionedDatabase,
+)
+from ._scripts import Revision, Scripts
+from ._session import DB, Session, as_path, open_session, write_transaction
+from ._status import State, Status, classify
+
+if TYPE_CHECKING:
+    from alembic.operations import Operations
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import MetaData
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One progress report, for a dialog or a log line.
+
+    :ivar done: steps finished so far.
+    :ivar total: steps in this call.
+    :ivar revision: the revision about to run, or ``None`` once all are done.
+    :ivar message: a short human-readable sentence.
+    """
+
+    done: int
+    total: int
+    revision: str | None
+    message: str
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a changing verb did.
+
+    :ivar before: the revision(s) the database was at.
+    :ivar after: the revision(s) it is at now.
+    :ivar applied: the revisions whose scripts ran, in order (empty for a stamp).
+    :ivar path: the database file, or ``None`` for an engine or connection.
+    """
+
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+    applied: tuple[str, ...]
+    path: Path | None
+
+    @property
+    def changed(self) -> bool:
+        """Whether the database was changed at all."""
+        return self.before != self.after or bool(self.applied)
+
+
+# A function that, given the database's current heads and Alembic's
+# MigrationContext, returns the steps Alembic should run (command.py's pattern).
+_StepsFn = Callable[[Any, "MigrationContext"], Sequence[Any]]
+
+
+class Migrator:
+    """Alembic's verbs for one application's migration scripts.
+
+    :param script_location: the Alembic script directory (the folder holding
+        ``versions/``).  ``env.py`` is optional and, by default, not run.
+    :param metadata: the application's SQLAlchemy ``MetaData`` at the newest
+        revision; when given, :meth:`create` builds new files from it.
+    :param run_env_py: run the directory's ``env.py`` for every verb, handing it
+        the live connection in ``config.attributes["connection"]``.
+    :param timeout: seconds to wait for another process's lock on a database.
+    :raises ScriptsNotFound: ``script_location`` has no ``versions/`` folder.
+    :raises ScriptsError: the revision files cannot be used as they are.
+    """
+
+    def __init__(
+        self,
+        script_location: str | os.PathLike[str],
+        *,
+        metadata: MetaData | None = None,
+        run_env_py: bool = False,
+        timeout: float = 30.0,
+    ) -> None:
+        self._scripts = Scripts(Path(script_location))
+        self._metadata = metadata
+        self._run_env_py = run_env_py
+        self._timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"Migrator({str(self.script_location)!r})"
+
+    @property
+    def script_location(self) -> Path:
+        """The Alembic script directory in use."""
+        return self._scripts.location
+
+    # -- questions about the scripts ------------------------------------------------
+
+    def heads(self) -> tuple[str, ...]:
+        """The newest revision(s) of the scripts.
+
+        :return: revision ids, sorted; one for a linear history.
+        """
+        return self._scripts.heads
+
+    def history(self) -> list[Revision]:
+        """Every revision of the scripts, oldest first.
+
+        :return: one :class:`Revision` per script; parents come before children.
+        """
+        return self._scripts.history()
+
+    # -- questions about a database ---------------------------------------------------
+
+    def current(self, db: DB) -> tuple[str, ...]:
+        """The revision(s) recorded in ``db``.
+
+        :param db: a file path, or a SQLAlchemy ``Engine`` or ``Connection``.
+        :return: revision ids, sorted; empty when the file has no version.
+        :raises DatabaseNotFound: no file at the path.
+        :raises NotADatabase: the file is not a SQLite database.
+        """
+        return self.status(db).current
+
+    def status(self, db: DB) -> Status:
+        """Where ``db`` stands: current, behind, too new, unversioned or empty.
+
+        Nothing is written; a file from a newer release can be inspected safely.
+
+        :param db: a file path, or a SQLAlchemy ``Engine`` or ``Connection``.
+        :raises DatabaseNotFound: no file at the path.
+        :raises NotADatabase: the file is not a SQLite database.
+        """
+        with open_session(db, write=False, timeout=self._timeout) as session:
+            return self._status(session)
+
+    def _status(self, session: Session) -> Status:
+        raw = session.dbapi
+        return classify(
+            _sqlitefile.read_versions(raw),
+            _sqlitefile.user_tables(raw),
+            self._scripts.graph,
+            self._scripts.heads,
+            session.path,
+        )
+
+    # -- verbs that change a database -------------------------------------------------
+
+    def upgrade(
+        self, db: DB, target: str = "heads", *, progress: ProgressCallback | None = None
+    ) -> Report:
+        """Upgrade ``db`` to ``target``, all-or-nothing.
+
+        :param db: a file path, or a SQLAlchemy ``Engine`` or ``Connection``.
+        :param target: a revision id, ``"heads"`` (default), or a relative ``"+1"``.
+        :param progress: called before each revision and once at the end.
+        :return: a :class:`Report` of what was applied.
+        :raises DatabaseTooNew: the file is at a revision this application lacks.
+        :raises UnversionedDatabase: the file has tables but no version.
+        :raises MigrationFailed: a script raised; the file is unchanged.
+        :raises InvalidTarget: ``target`` is unknown.
+        """
+        script = self._scripts.directory
+
+        def steps(rev: Any, context: MigrationContext) -> Sequence[Any]:
+            return script._upgrade_revs(target, rev)
+
+        return self._change(db, steps, target, progress=progress, refuse_unversioned=True)
+
+    def downgrade(self, db: DB, target: str, *, progress: ProgressCallback | None = None) -> Report:
+        """Downgrade ``db`` to ``target`` (a revision id, ``"base"`` or ``"-1"``).
+
+        :param db: a file path, or a SQLAlchemy ``Engine`` or ``Connection``.
+        :param target: where to go; ``"base"`` removes every revision's schema.
+        :param progress: called before each revision and once at the end.
+        :return: a :class:`Report` of the revisions undone.
+        :raises DatabaseTooNew: the file is at a revision this application lacks.
+        :raises UnversionedDatabase: the file has tables but no version.
+        :raises MigrationFailed: a script raised; the file is unchanged.
+        :raises InvalidTarget: ``target`` is unknown or not below the current revision.
+        """
+        script = self._scripts.directory
+
+        def steps(rev: Any, context: MigrationContext) -> Sequence[Any]:
+            return script._downgrade_revs(target, rev)
+
+        return self._change(db, steps, target, progress=progress, refuse_unversioned=True)
+
+    def stamp(self, db: DB, target: str = "heads", *, purge: bool = False) -> Report:
+        """Record ``target`` as the revision of ``db`` without running any script.
+
+        This is how an unversioned file is adopted: stamp it with the revision
+        whose schema it has.  A file from a newer release needs ``purge=True``.
+
+        :param db: a file path, or a SQLAlchemy ``Engine`` or ``Connection``.
+        :param target: a revision id or ``"heads"``.
+        :param purge: empty the version table first.
+        :return: a :class:`Report` (``applied`` is empty).
+        :raises InvalidTarget: ``target`` is unknown.
+        """
+        script = self._scripts.directory
+
+        def steps(rev: Any, context: MigrationContext) -> Sequence[Any]:
+            return script._stamp_revs(target, () if purge else rev)
+
+        return self._change(db, steps, target, progress=None, refuse_unversioned=False, purge=purge)
+
+    def create(self, db: DB) -> Report:
+        """Make a new database already at the newest revision.
+
+        With ``metadata``, the schema is created from it and stamped; otherwise
+        every revision runs.  A path is built in a temporary file beside it and
+        moved into place only when complete.
+
+        :param db: a path where no file exists yet, or an ``Engine``/``Connection``
+            to an empty database.
+        :return: a :class:`Report` of the new database.
+        :raises DatabaseExists: the file exists, or the database has tables.
+        """
+        path = as_path(db)
+        if path is None:
+            return self._create_in(db)
+        return _create_file(path, self._create_in)
+
+    def _create_in(self, db: DB) -> Report:
+        with (
+            open_session(db, write=True, timeout=self._timeout) as session,
+            write_transaction(session),
+        ):
+            status = self._status(session)
+            if status.state is not State.EMPTY:
+                where = session.path or "The database"
+                msg = f"{where} already has tables; create() only fills an empty database."
+                raise DatabaseExists(msg, session.path)
+            if self._metadata is None:
+                return self._run(session, self._upgrade_steps("heads"), "heads", None)
+            self._metadata.create_all(session.connection)
+            script = self._scripts.directory
+            heads = self._scripts.heads
+            self._run(
+                session,
+                lambda rev, ctx: script._stamp_revs(heads, rev),
+                "heads",
+                None,
+            )
+            return Report((), heads, (), session.path)
+
+    def _upgrade_steps(self, target: str) -> _StepsFn:
+        script = self._scripts.directory
+        return lambda rev, ctx: script._upgrade_revs(target, rev)
+
+    @contextmanager
+    def operations(self, db: DB) -> Iterator[Operations]:
+        """Alembic's operations (``op``) on ``db``, in one transaction, for ad-hoc steps.
+
+        Everything done inside the ``with`` block commits together at its end,
+        or not at all if it raises::
+
+            with migrator.operations(path) as op:
+                op.create_index("ix_note_title", "note", ["title"])
+
+        :param db: a file path, or a SQLAlchemy ``Engine`` or ``Connection``.
+        """
+        from alembic.operations import Operations
+        from alembic.runtime.migration import MigrationContext
+
+        with (
+            open_session(db, write=True, timeout=self._timeout) as session,
+            write_transaction(session),
+        ):
+            context = MigrationContext.configure(session.connection)
+            yield Operations(context)
+
+    # -- the machinery ----------------------------------------------------------------
+
+    def _change(
+        self,
+        db: DB,
+        steps: _StepsFn,
+        target: str,
+        *,
+        progress: ProgressCallback | None,
+        refuse_unversioned: bool,
+        purge: bool = False,
+    ) -> Report:
+        with (
+            open_session(db, write=True, timeout=self._timeout) as session,
+            write_transaction(session),
+        ):
+            status = self._status(session)
+            if status.state is State.TOO_NEW and not purge:
+                raise _too_new(status)
+            if status.state is State.UNVERSIONED and refuse_unversioned:
+                raise _unversioned(status, session)
+            return self._run(session, steps, target, progress, purge=purge)
+
+    def _run(
+        self,
+        session: Session,
+        steps_fn: _StepsFn,
+        target: str,
+        progress: ProgressCallback | None,
+        *,
+        purge: bool = False,
+    ) -> Report:
+        """Run Alembic's migration loop on the session's connection (inside its transaction)."""
+        from alembic.runtime.environment import EnvironmentContext
+        from alembic.util import CommandError
+
+        config = self._scripts.new_config()
+        script = self._scripts.directory
+        before = tuple(sorted(_sqlitefile.read_versions(session.dbapi) or ()))
+        applied: list[str] = []
+        running: list[str | None] = [None]
+
+        def fn(rev: Any, context: MigrationContext) -> Iterator[Any]:
+            try:
+                planned = list(steps_fn(rev, context))
+            except CommandError as err:
+                msg = f"Cannot go to {target!r} from {before or 'an empty database'}: {err}"
+                raise InvalidTarget(msg, target) from err
+            return _track(planned, applied, running, progress)
+
+        try:
+            with EnvironmentContext(
+                config, script, fn=fn, destination_rev=target, purge=purge
+            ) as env:
+                if self._run_env_py:
+                    config.attributes["connection"] = session.connection
+                    script.run_env()
+                else:
+                    env.configure(connection=session.connection, target_metadata=self._metadata)
+                    with env.begin_transaction():
+                        env.run_migrations()
+        except FrozenAlembicError:
+            raise
+        except Exception as err:
+            rev = running[0]
+            where = f"revision {rev}" if rev else "the migration"
+            unchanged = f"{session.path} was not changed" if session.path else "Nothing changed"
+            msg = f"{where} failed: {type(err).__name__}: {err}. {unchanged}; fix the cause, retry."
+            raise MigrationFailed(msg, rev, session.path) from err
+        finally:
+            config.attributes.pop("connection", None)
+        after = tuple(sorted(_sqlitefile.read_versions(session.dbapi) or ()))
+        return Report(before, after, tuple(applied), session.path)
+
+
+def _track(
+    planned: list[Any],
+    applied: list[str],
+    running: list[str | None],
+    progress: ProgressCallback | None,
+) -> Iterator[Any]:
+    """Yield Alembic's steps, noting which one runs and reporting progress."""
+    total = len(planned)
+    for index, step in enumerate(planned):
+        rev = _step_revision(step)
+        running[0] = rev
+        if progress is not None:
+            doc = getattr(getattr(step, "revision", None), "doc", "") or ""
+            verb = "Undoing" if getattr(step, "is_downgrade", False) else "Applying"
+            progress(Progress(index, total, rev, f"{verb} {rev}: {doc}".rstrip(": ")))
+        yield step
+        if rev is not None and hasattr(step, "migration_fn") and not _is_stamp(step):
+            applied.append(rev)
+    running[0] = None
+    if progress is not None:
+        progress(Progress(total, total, None, "Done"))
+
+
+def _is_stamp(step: Any) -> bool:
+    return type(step).__name__ == "StampStep"
+
+
+def _step_revision(step: Any) -> str | None:
+    script = getattr(step, "revision", None)
+    rev = getattr(script, "revision", None)
+    return rev if isinstance(rev, str) else None
+
+
+def _too_new(status: Status) -> DatabaseTooNew:
+    found = ", ".join(status.current)
+    where = status.path or "The database"
+    msg = (
+        f"{where} is at revision {found}, which this version of the application "
+        "does not know: a newer release wrote it. Open it with that release, or "
+        "open it read-only."
+    )
+    return DatabaseTooNew(msg, status.path, found)
+
+
+def _unversioned(status: Status, session: Session) -> UnversionedDatabase:
+    tables = _sqlitefile.user_tables(session.dbapi)
+    where = status.path or "The database"
+    msg = (
+        f"{where} has tables ({', '.join(tables[:5])}) but no Alembic version, so "
+        "its schema is unknown. If you know which revision it matches, adopt it "
+        "with Migrator.stamp(db, REVISION), then upgrade."
+    )
+    return UnversionedDatabase(msg, status.path, tables)
+
+
+def _create_file(path: Path, fill: Callable[[DB], Report]) -> Report:
+    """Build a new database at ``path`` via a temporary file; never overwrite."""
+    import sqlite3
+    import tempfile
+
+    if path.exists():
+        msg = f"{path} already exists; create() makes new files only. Use upgrade() for it."
+        raise DatabaseExists(msg, path)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".creating", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        # Writing a pragma gives the empty file its SQLite header.
+        conn = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            conn.execute("PRAGMA user_version = 0")
+        finally:
+            conn.close()
+        report = fill(tmp)
+        with tmp.open("rb+") as fh:
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            msg = f"{path} appeared while it was being created; it was left as it is."
+            raise DatabaseExists(msg, path) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return Report(report.before, report.after, report.applied, path)

@@ -1,0 +1,155 @@
+"""Loading an Alembic script directory in memory: no ini file, no cwd, no argv."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ._exceptions import ScriptsError, ScriptsNotFound
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One migration script, as :meth:`Migrator.history` lists it.
+
+    :ivar id: the revision identifier.
+    :ivar down_revisions: the revision(s) it follows; empty for a base revision.
+    :ivar doc: the first line of its message.
+    :ivar path: the file it was loaded from.
+    :ivar is_head: whether no other revision follows it.
+    """
+
+    id: str
+    down_revisions: tuple[str, ...]
+    doc: str
+    path: Path
+    is_head: bool
+
+
+def _layout(versions: Path) -> bool:
+    """Decide whether ``versions`` holds source or bytecode-only revisions.
+
+    Alembic without its ``sourceless`` option silently ignores ``.pyc`` files, and
+    with it a stale ``__pycache__`` entry whose source was deleted would be run as
+    a real migration.  So: any ``.py`` file means source mode, where compiled
+    caches are ignored exactly as Python ignores them; no ``.py`` at all means
+    bytecode mode; legacy ``.pyc`` files beside sources are refused as ambiguous.
+
+    :return: ``True`` for bytecode-only (sourceless) mode.
+    """
+    sources = {p.stem for p in versions.glob("*.py")}
+    legacy = {p.stem for p in versions.glob("*.pyc")}
+    cached = list((versions / "__pycache__").glob("*.pyc"))
+    if sources:
+        orphans = sorted(legacy - sources)
+        if orphans:
+            msg = (
+                f"{versions} mixes source revisions with bytecode-only ones "
+                f"({', '.join(o + '.pyc' for o in orphans)}). Ship either every "
+                "revision as .py or every revision as .pyc."
+            )
+            raise ScriptsError(msg)
+        return False
+    if legacy:
+        return True
+    if cached:
+        tag = sys.implementation.cache_tag
+        foreign = sorted(p.name for p in cached if f".{tag}." not in p.name)
+        if foreign:
+            msg = (
+                f"{versions / '__pycache__'} holds bytecode for another Python "
+                f"({', '.join(foreign)}); this is {tag}. Rebuild the bytecode with "
+                "the Python that runs the application."
+            )
+            raise ScriptsError(msg)
+        return True
+    msg = (
+        f"{versions} contains no revision files (.py or .pyc). Check that the "
+        "build bundled the migration scripts."
+    )
+    raise ScriptsError(msg)
+
+
+class Scripts:
+    """An Alembic script directory, configured in memory and loaded once.
+
+    :param location: the script directory (it contains ``versions/``).
+    """
+
+    def __init__(self, location: Path) -> None:
+        if not (location / "versions").is_dir():
+            what = "does not exist" if not location.exists() else "has no versions/ folder"
+            msg = (
+                f"The Alembic script directory {location} {what}. Pass the folder "
+                "that contains env.py and versions/."
+            )
+            raise ScriptsNotFound(msg, (location,))
+        self.location = location
+        self.sourceless = _layout(location / "versions")
+
+    @property
+    def has_env_py(self) -> bool:
+        """Whether the directory has an ``env.py`` (or a compiled one)."""
+        return any((self.location / name).exists() for name in ("env.py", "env.pyc"))
+
+    def new_config(self) -> Config:
+        """A fresh in-memory :class:`alembic.config.Config` for this directory."""
+        from alembic.config import Config
+
+        config = Config()
+        # ConfigParser interpolation treats "%" specially: escape it.
+        config.set_main_option("script_location", str(self.location).replace("%", "%%"))
+        if self.sourceless:
+            config.set_main_option("sourceless", "true")
+        return config
+
+    @cached_property
+    def directory(self) -> ScriptDirectory:
+        """The loaded :class:`alembic.script.ScriptDirectory` (revision map cached)."""
+        from alembic.script import ScriptDirectory
+
+        return ScriptDirectory.from_config(self.new_config())
+
+    @cached_property
+    def graph(self) -> dict[str, tuple[str, ...]]:
+        """Every revision mapped to the revisions it follows (including dependencies)."""
+        from alembic.util import CommandError
+
+        try:
+            scripts = list(self.directory.walk_revisions())
+        except CommandError as err:
+            msg = f"The migration scripts in {self.location} are inconsistent: {err}"
+            raise ScriptsError(msg) from err
+        return {s.revision: tuple(s._all_down_revisions) for s in scripts}
+
+    @cached_property
+    def heads(self) -> tuple[str, ...]:
+        """The newest revisions, sorted."""
+        return tuple(sorted(self.directory.get_heads()))
+
+    def history(self) -> list[Revision]:
+        """Every revision, oldest first (parents always before children)."""
+        from ._status import pending_revisions
+
+        heads = set(self.heads)
+        result = []
+        for rev in pending_revisions(self.graph, (), self.heads):
+            script = self.directory.get_revision(rev)
+            assert script is not None
+            result.append(
+                Revision(
+                    id=rev,
+                    down_revisions=self.graph[rev],
+                    doc=script.doc,
+                    path=Path(script.path),
+                    is_head=rev in heads,
+                )
+            )
+        return result
