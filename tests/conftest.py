@@ -51,7 +51,7 @@ def db_at(migrator: Migrator, tmp_path: Path) -> Callable[[str], Path]:
         path = tmp_path / f"doc{next(counter)}.notes"
         migrator.create(path)
         if revision != HEAD:
-            migrator.downgrade(path, revision)
+            migrator.downgrade(path, revision, backup=False)
         return path
 
     return make

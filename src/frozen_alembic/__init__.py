@@ -9,8 +9,10 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ._backup import backup, restore
     from ._cli import main
     from ._exceptions import (
+        BackupFailed,
         DatabaseBusy,
         DatabaseError,
         DatabaseExists,
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    "BackupFailed": "_exceptions",
     "DatabaseBusy": "_exceptions",
     "DatabaseError": "_exceptions",
     "DatabaseExists": "_exceptions",
@@ -51,7 +54,9 @@ _EXPORTS = {
     "State": "_status",
     "Status": "_status",
     "UnversionedDatabase": "_exceptions",
+    "backup": "_backup",
     "main": "_cli",
+    "restore": "_backup",
 }
 
 
@@ -72,6 +77,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "BackupFailed",
     "DatabaseBusy",
     "DatabaseError",
     "DatabaseExists",
@@ -91,5 +97,7 @@ __all__ = [
     "State",
     "Status",
     "UnversionedDatabase",
+    "backup",
     "main",
+    "restore",
 ]

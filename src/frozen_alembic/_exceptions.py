@@ -15,7 +15,8 @@ so an application can catch that one class around a migration and show its messa
     │   ├── UnversionedDatabase      has tables but no Alembic version table
     │   ├── DatabaseBusy             another process holds the file's write lock
     │   └── ReadOnlyDatabase         the file or its folder cannot be written
-    └── MigrationFailed              a migration script raised; nothing was changed
+    ├── MigrationFailed              a migration script raised; nothing was changed
+    └── BackupFailed                 the backup before a change could not be written
 
 The messages say what to do next; the data they speak of is on the exception
 (``path``, ``revision``, ...), and the original error is chained as ``__cause__``.
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 __all__ = [
+    "BackupFailed",
     "DatabaseBusy",
     "DatabaseError",
     "DatabaseExists",
@@ -144,4 +146,15 @@ class MigrationFailed(FrozenAlembicError):
     def __init__(self, message: str, revision: str | None, path: Path | None = None) -> None:
         super().__init__(message)
         self.revision = revision
+        self.path = path
+
+
+class BackupFailed(FrozenAlembicError):
+    """The backup taken before a change could not be written; nothing was changed.
+
+    :ivar path: the database file that was to be backed up.
+    """
+
+    def __init__(self, message: str, path: Path | None = None) -> None:
+        super().__init__(message)
         self.path = path

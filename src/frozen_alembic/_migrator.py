@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import _sqlitefile
+from . import _backup, _sqlitefile
 from ._exceptions import (
     DatabaseExists,
     DatabaseTooNew,
@@ -54,13 +54,15 @@ class Report:
     :ivar before: the revision(s) the database was at.
     :ivar after: the revision(s) it is at now.
     :ivar applied: the revisions whose scripts ran, in order (empty for a stamp).
-    :ivar path: the database file, or ``None`` for an engine or connection.
+    :ivar path: the database file, or ``None`` for an in-memory database.
+    :ivar backup: the backup taken before the change, if one was taken.
     """
 
     before: tuple[str, ...]
     after: tuple[str, ...]
     applied: tuple[str, ...]
     path: Path | None
+    backup: Path | None = None
 
     @property
     def changed(self) -> bool:
@@ -68,13 +70,15 @@ class Report:
         return self.before != self.after or bool(self.applied)
 
 
-# A function that, given the database's current heads and Alembic's
-# MigrationContext, returns the steps Alembic should run (command.py's pattern).
-_StepsFn = Callable[[Any, "MigrationContext"], Sequence[Any]]
+# Given the database's current revisions, the steps Alembic should run.
+_Plan = Callable[[tuple[str, ...]], Sequence[Any]]
 
 
 class Migrator:
     """Alembic's verbs for one application's migration scripts.
+
+    Every verb that changes a file does so in one transaction, under SQLite's write
+    lock, after a backup (see :meth:`upgrade`).
 
     :param script_location: the Alembic script directory (the folder holding
         ``versions/``).  ``env.py`` is optional and, by default, not run.
@@ -83,6 +87,8 @@ class Migrator:
     :param run_env_py: run the directory's ``env.py`` for every verb, handing it
         the live connection in ``config.attributes["connection"]``.
     :param timeout: seconds to wait for another process's lock on a database.
+    :param backup_dir: where backups go (default: beside each file).
+    :param keep_backups: how many backups of each file to keep (``None``: all).
     :raises ScriptsNotFound: ``script_location`` has no ``versions/`` folder.
     :raises ScriptsError: the revision files cannot be used as they are.
     """
@@ -94,11 +100,15 @@ class Migrator:
         metadata: MetaData | None = None,
         run_env_py: bool = False,
         timeout: float = 30.0,
+        backup_dir: str | os.PathLike[str] | None = None,
+        keep_backups: int | None = 3,
     ) -> None:
         self._scripts = Scripts(Path(script_location))
         self._metadata = metadata
         self._run_env_py = run_env_py
         self._timeout = timeout
+        self._backup_dir = Path(backup_dir) if backup_dir is not None else None
+        self._keep_backups = keep_backups
 
     def __repr__(self) -> str:
         return f"Migrator({str(self.script_location)!r})"
@@ -139,7 +149,9 @@ class Migrator:
     def status(self, db: DB) -> Status:
         """Where ``db`` stands: current, behind, too new, unversioned or empty.
 
-        Nothing is written; a file from a newer release can be inspected safely.
+        The file is opened read-only and nothing is written, so a file from a newer
+        release (``status.is_too_new``) can be inspected, and opened read-only by
+        the application if it chooses.
 
         :param db: a file path, or a SQLAlchemy ``Engine`` or ``Connection``.
         :raises DatabaseNotFound: no file at the path.
@@ -161,32 +173,60 @@ class Migrator:
     # -- verbs that change a database -------------------------------------------------
 
     def upgrade(
-        self, db: DB, target: str = "heads", *, progress: ProgressCallback | None = None
+        self,
+        db: DB,
+        target: str = "heads",
+        *,
+        progress: ProgressCallback | None = None,
+        backup: bool = True,
+        adopt: str | None = None,
     ) -> Report:
         """Upgrade ``db`` to ``target``, all-or-nothing.
+
+        Under SQLite's write lock (a second process waits, then finds the file
+        current), the pending revisions are computed; if there are any, the file
+        is backed up, then every revision and the version row commit together.
 
         :param db: a file path, or a SQLAlchemy ``Engine`` or ``Connection``.
         :param target: a revision id, ``"heads"`` (default), or a relative ``"+1"``.
         :param progress: called before each revision and once at the end.
-        :return: a :class:`Report` of what was applied.
+        :param backup: take a backup before changing the file (default ``True``).
+        :param adopt: for a file with tables but no version, the revision whose
+            schema it has; it is stamped with it, then upgraded, in one transaction.
+        :return: a :class:`Report` of what was applied, with the backup's path.
         :raises DatabaseTooNew: the file is at a revision this application lacks.
-        :raises UnversionedDatabase: the file has tables but no version.
+        :raises UnversionedDatabase: the file has tables but no version (see ``adopt``).
         :raises MigrationFailed: a script raised; the file is unchanged.
         :raises InvalidTarget: ``target`` is unknown.
+        :raises DatabaseBusy: another process held the file longer than the timeout.
         """
         script = self._scripts.directory
 
-        def steps(rev: Any, context: MigrationContext) -> Sequence[Any]:
-            return script._upgrade_revs(target, rev)
+        def plan(current: tuple[str, ...]) -> list[Any]:
+            if adopt is not None and not current:
+                return [*script._stamp_revs(adopt, ()), *script._upgrade_revs(target, adopt)]
+            return list(script._upgrade_revs(target, _heads(current)))
 
-        return self._change(db, steps, target, progress=progress, refuse_unversioned=True)
+        return self._change(
+            db, plan, target, progress=progress, backup=backup, adopting=adopt is not None
+        )
 
-    def downgrade(self, db: DB, target: str, *, progress: ProgressCallback | None = None) -> Report:
+    def downgrade(
+        self,
+        db: DB,
+        target: str,
+        *,
+        progress: ProgressCallback | None = None,
+        backup: bool = True,
+    ) -> Report:
         """Downgrade ``db`` to ``target`` (a revision id, ``"base"`` or ``"-1"``).
+
+        Same guarantees as :meth:`upgrade`: one transaction, a backup first.
 
         :param db: a file path, or a SQLAlchemy ``Engine`` or ``Connection``.
         :param target: where to go; ``"base"`` removes every revision's schema.
         :param progress: called before each revision and once at the end.
+        :param backup: take a backup before changing the file (default ``True``).
         :return: a :class:`Report` of the revisions undone.
         :raises DatabaseTooNew: the file is at a revision this application lacks.
         :raises UnversionedDatabase: the file has tables but no version.
@@ -194,13 +234,17 @@ class Migrator:
         :raises InvalidTarget: ``target`` is unknown or not below the current revision.
         """
         script = self._scripts.directory
+        return self._change(
+            db,
+            lambda current: script._downgrade_revs(target, _heads(current)),
+            target,
+            progress=progress,
+            backup=backup,
+        )
 
-        def steps(rev: Any, context: MigrationContext) -> Sequence[Any]:
-            return script._downgrade_revs(target, rev)
-
-        return self._change(db, steps, target, progress=progress, refuse_unversioned=True)
-
-    def stamp(self, db: DB, target: str = "heads", *, purge: bool = False) -> Report:
+    def stamp(
+        self, db: DB, target: str = "heads", *, purge: bool = False, backup: bool = True
+    ) -> Report:
         """Record ``target`` as the revision of ``db`` without running any script.
 
         This is how an unversioned file is adopted: stamp it with the revision
@@ -209,15 +253,20 @@ class Migrator:
         :param db: a file path, or a SQLAlchemy ``Engine`` or ``Connection``.
         :param target: a revision id or ``"heads"``.
         :param purge: empty the version table first.
+        :param backup: take a backup before changing the file (default ``True``).
         :return: a :class:`Report` (``applied`` is empty).
         :raises InvalidTarget: ``target`` is unknown.
         """
         script = self._scripts.directory
-
-        def steps(rev: Any, context: MigrationContext) -> Sequence[Any]:
-            return script._stamp_revs(target, () if purge else rev)
-
-        return self._change(db, steps, target, progress=None, refuse_unversioned=False, purge=purge)
+        return self._change(
+            db,
+            lambda current: script._stamp_revs(target, () if purge else current),
+            target,
+            progress=None,
+            backup=backup,
+            stamping=True,
+            purge=purge,
+        )
 
     def create(self, db: DB) -> Report:
         """Make a new database already at the newest revision.
@@ -237,31 +286,17 @@ class Migrator:
         return _create_file(path, self._create_in)
 
     def _create_in(self, db: DB) -> Report:
-        with (
-            open_session(db, write=True, timeout=self._timeout) as session,
-            write_transaction(session),
-        ):
-            status = self._status(session)
-            if status.state is not State.EMPTY:
+        script = self._scripts.directory
+        heads = self._scripts.heads
+        with self._writing(db) as session:
+            if self._status(session).state is not State.EMPTY:
                 where = session.path or "The database"
                 msg = f"{where} already has tables; create() only fills an empty database."
                 raise DatabaseExists(msg, session.path)
             if self._metadata is None:
-                return self._run(session, self._upgrade_steps("heads"), "heads", None)
+                return self._run(session, script._upgrade_revs("heads", _heads(())), "heads", None)
             self._metadata.create_all(session.connection)
-            script = self._scripts.directory
-            heads = self._scripts.heads
-            self._run(
-                session,
-                lambda rev, ctx: script._stamp_revs(heads, rev),
-                "heads",
-                None,
-            )
-            return Report((), heads, (), session.path)
-
-    def _upgrade_steps(self, target: str) -> _StepsFn:
-        script = self._scripts.directory
-        return lambda rev, ctx: script._upgrade_revs(target, rev)
+            return self._run(session, script._stamp_revs(heads, ()), "heads", None)
 
     @contextmanager
     def operations(self, db: DB) -> Iterator[Operations]:
@@ -278,62 +313,85 @@ class Migrator:
         from alembic.operations import Operations
         from alembic.runtime.migration import MigrationContext
 
+        with self._writing(db) as session:
+            yield Operations(MigrationContext.configure(session.connection))
+
+    # -- the machinery ----------------------------------------------------------------
+
+    @contextmanager
+    def _writing(self, db: DB) -> Iterator[Session]:
         with (
             open_session(db, write=True, timeout=self._timeout) as session,
             write_transaction(session),
         ):
-            context = MigrationContext.configure(session.connection)
-            yield Operations(context)
-
-    # -- the machinery ----------------------------------------------------------------
+            yield session
 
     def _change(
         self,
         db: DB,
-        steps: _StepsFn,
+        plan: _Plan,
         target: str,
         *,
         progress: ProgressCallback | None,
-        refuse_unversioned: bool,
+        backup: bool,
+        adopting: bool = False,
+        stamping: bool = False,
         purge: bool = False,
     ) -> Report:
-        with (
-            open_session(db, write=True, timeout=self._timeout) as session,
-            write_transaction(session),
-        ):
-            status = self._status(session)
-            if status.state is State.TOO_NEW and not purge:
-                raise _too_new(status)
-            if status.state is State.UNVERSIONED and refuse_unversioned:
-                raise _unversioned(status, session)
-            return self._run(session, steps, target, progress, purge=purge)
+        """Lock, check, plan, back up, run: the shape of every changing verb."""
+        from alembic.util import CommandError
+
+        saved: Path | None = None
+        try:
+            with self._writing(db) as session:
+                status = self._status(session)
+                if status.state is State.TOO_NEW and not purge:
+                    raise _too_new(status)
+                if status.state is State.UNVERSIONED and not (stamping or adopting):
+                    raise _unversioned(status, session)
+                try:
+                    planned = list(plan(status.current))
+                except CommandError as err:
+                    start = ", ".join(status.current) or "an unversioned database"
+                    msg = f"Cannot go to {target!r} from {start}: {err}"
+                    raise InvalidTarget(msg, target) from err
+                if not planned:
+                    return Report(status.current, status.current, (), session.path)
+                if backup and session.path is not None:
+                    label = "+".join(status.current) or status.state.name.lower()
+                    saved = _backup.take(
+                        session.path, self._backup_dir, label, timeout=self._timeout
+                    )
+                report = self._run(session, planned, target, progress, purge=purge)
+        except BaseException:
+            # The transaction rolled back, so the backup equals the file: drop it.
+            if saved is not None:
+                saved.unlink(missing_ok=True)
+            raise
+        if saved is not None and session.path is not None:
+            _backup.prune(session.path, self._backup_dir, self._keep_backups)
+        return Report(report.before, report.after, report.applied, report.path, saved)
 
     def _run(
         self,
         session: Session,
-        steps_fn: _StepsFn,
+        planned: Sequence[Any],
         target: str,
         progress: ProgressCallback | None,
         *,
         purge: bool = False,
     ) -> Report:
-        """Run Alembic's migration loop on the session's connection (inside its transaction)."""
+        """Run Alembic's migration loop over ``planned`` inside the session's transaction."""
         from alembic.runtime.environment import EnvironmentContext
-        from alembic.util import CommandError
 
         config = self._scripts.new_config()
         script = self._scripts.directory
-        before = tuple(sorted(_sqlitefile.read_versions(session.dbapi) or ()))
+        before = _sqlitefile.read_versions(session.dbapi) or ()
         applied: list[str] = []
         running: list[str | None] = [None]
 
         def fn(rev: Any, context: MigrationContext) -> Iterator[Any]:
-            try:
-                planned = list(steps_fn(rev, context))
-            except CommandError as err:
-                msg = f"Cannot go to {target!r} from {before or 'an empty database'}: {err}"
-                raise InvalidTarget(msg, target) from err
-            return _track(planned, applied, running, progress)
+            return _track(list(planned), applied, running, progress)
 
         try:
             with EnvironmentContext(
@@ -354,9 +412,7 @@ class Migrator:
             unchanged = f"{session.path} was not changed" if session.path else "Nothing changed"
             msg = f"{where} failed: {type(err).__name__}: {err}. {unchanged}; fix the cause, retry."
             raise MigrationFailed(msg, rev, session.path) from err
-        finally:
-            config.attributes.pop("connection", None)
-        after = tuple(sorted(_sqlitefile.read_versions(session.dbapi) or ()))
+        after = _sqlitefile.read_versions(session.dbapi) or ()
         return Report(before, after, tuple(applied), session.path)
 
 
@@ -376,15 +432,17 @@ def _track(
             verb = "Undoing" if getattr(step, "is_downgrade", False) else "Applying"
             progress(Progress(index, total, rev, f"{verb} {rev}: {doc}".rstrip(": ")))
         yield step
-        if rev is not None and hasattr(step, "migration_fn") and not _is_stamp(step):
+        if rev is not None and type(step).__name__ != "StampStep":
             applied.append(rev)
     running[0] = None
     if progress is not None:
         progress(Progress(total, total, None, "Done"))
 
 
-def _is_stamp(step: Any) -> bool:
-    return type(step).__name__ == "StampStep"
+def _heads(current: tuple[str, ...]) -> Any:
+    """Alembic's private planners are annotated ``str`` but, as ``alembic.command``
+    does, they are given the tuple of current heads."""
+    return current
 
 
 def _step_revision(step: Any) -> str | None:
@@ -409,8 +467,8 @@ def _unversioned(status: Status, session: Session) -> UnversionedDatabase:
     where = status.path or "The database"
     msg = (
         f"{where} has tables ({', '.join(tables[:5])}) but no Alembic version, so "
-        "its schema is unknown. If you know which revision it matches, adopt it "
-        "with Migrator.stamp(db, REVISION), then upgrade."
+        "its schema is unknown. If you know which revision it matches, adopt it: "
+        "Migrator.upgrade(db, adopt=REVISION) or Migrator.stamp(db, REVISION)."
     )
     return UnversionedDatabase(msg, status.path, tables)
 
@@ -434,8 +492,7 @@ def _create_file(path: Path, fill: Callable[[DB], Report]) -> Report:
         finally:
             conn.close()
         report = fill(tmp)
-        with tmp.open("rb+") as fh:
-            os.fsync(fh.fileno())
+        _backup.fsync(tmp)
         try:
             os.link(tmp, path)
         except FileExistsError:

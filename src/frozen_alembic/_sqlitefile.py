@@ -62,6 +62,15 @@ def _is_writable(path: Path, mode: int) -> bool:
     return bool(mode & write_bits) and os.access(path, os.W_OK)
 
 
+def _can_write(path: Path) -> bool:
+    try:
+        return _is_writable(path, path.stat().st_mode) and _is_writable(
+            path.parent, path.parent.stat().st_mode
+        )
+    except OSError:
+        return False
+
+
 def check_writable(path: Path, mode: int) -> None:
     """Raise :class:`ReadOnlyDatabase` if ``path`` or its folder cannot be written.
 
@@ -88,7 +97,9 @@ def connect(path: Path, *, write: bool, timeout: float) -> sqlite3.Connection:
     The connection is in autocommit mode (``isolation_level=None``): the caller
     issues ``BEGIN`` itself, so DDL and DML share one real transaction.
     """
-    mode = "rw" if write else "ro"
+    # A reader opens read-write when it may, so that SQLite removes the -wal and
+    # -shm files of a WAL database on close; ``query_only`` still forbids writes.
+    mode = "rw" if write or _can_write(path) else "ro"
     uri = f"{path.absolute().as_uri()}?mode={mode}"
     try:
         conn = sqlite3.connect(
@@ -98,6 +109,8 @@ def connect(path: Path, *, write: bool, timeout: float) -> sqlite3.Connection:
         msg = f"Cannot open {path}: {err}."
         raise DatabaseNotFound(msg, path) from err
     try:
+        if not write:
+            conn.execute("PRAGMA query_only = 1")
         # Reading the schema is what detects a corrupt or foreign file.
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.Error as err:
