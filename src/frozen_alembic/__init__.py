@@ -25,8 +25,10 @@ if TYPE_CHECKING:
         ReadOnlyDatabase,
         ScriptsError,
         ScriptsNotFound,
+        TamperedScripts,
         UnversionedDatabase,
     )
+    from ._locate import locate_migrations
     from ._migrator import Migrator, Progress, Report
     from ._scripts import Revision
     from ._status import State, Status
@@ -53,8 +55,10 @@ _EXPORTS = {
     "ScriptsNotFound": "_exceptions",
     "State": "_status",
     "Status": "_status",
+    "TamperedScripts": "_exceptions",
     "UnversionedDatabase": "_exceptions",
     "backup": "_backup",
+    "locate_migrations": "_locate",
     "main": "_cli",
     "restore": "_backup",
 }
@@ -96,8 +100,10 @@ __all__ = [
     "ScriptsNotFound",
     "State",
     "Status",
+    "TamperedScripts",
     "UnversionedDatabase",
     "backup",
+    "locate_migrations",
     "main",
     "restore",
 ]

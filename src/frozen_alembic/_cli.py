@@ -57,6 +57,13 @@ def _parser() -> argparse.ArgumentParser:
     stamp.add_argument("db", help="database file")
     stamp.add_argument("target", nargs="?", default="heads")
     stamp.add_argument("--purge", action="store_true", help="empty the version table first")
+    verify = verbs.add_parser("verify", help="check a finished build before it ships")
+    verify.add_argument("build_dir", help="the build's folder")
+    verify.add_argument("--source", metavar="DIR", help="the source tree's script directory")
+    verify.add_argument("--target", default="migrations", help="the bundled folder's name")
+    verify.add_argument(
+        "--run", metavar="CMD", help="run the built app on a scratch database ({db} in CMD)"
+    )
     return parser
 
 
@@ -69,6 +76,14 @@ def _show_report(report: Report, out: TextIO) -> None:
     print(f"{report.path}: {before} -> {after}", file=out)
     for rev in report.applied:
         print(f"  ran {rev}", file=out)
+
+
+def _verify(args: argparse.Namespace, out: TextIO) -> int:
+    from .build import verify_build  # build-time code, loaded only for this verb
+
+    report = verify_build(args.build_dir, source=args.source, target=args.target, run=args.run)
+    print(report, file=out)
+    return 0 if report.ok else 1
 
 
 def _run(args: argparse.Namespace, out: TextIO) -> None:
@@ -122,6 +137,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     except SystemExit as exc:
         return int(exc.code or 0)
     try:
+        if args.verb == "verify":
+            return _verify(args, out)
         _run(args, out)
     except FrozenAlembicError as err:
         print(f"frozen-alembic: error: {err}", file=sys.stderr)

@@ -5,7 +5,8 @@ so an application can catch that one class around a migration and show its messa
 
     FrozenAlembicError
     ├── ScriptsError                 the migration scripts cannot be used
-    │   └── ScriptsNotFound          no script directory where it was looked for
+    │   ├── ScriptsNotFound          no script directory where it was looked for
+    │   └── TamperedScripts          bundled scripts differ from the build's manifest
     ├── InvalidTarget                a target revision the scripts do not contain or allow
     ├── DatabaseError                the database cannot be used as it is
     │   ├── DatabaseNotFound         no file at that path
@@ -41,6 +42,7 @@ __all__ = [
     "ReadOnlyDatabase",
     "ScriptsError",
     "ScriptsNotFound",
+    "TamperedScripts",
     "InvalidTarget",
     "UnversionedDatabase",
 ]
@@ -63,6 +65,17 @@ class ScriptsNotFound(ScriptsError):
     def __init__(self, message: str, searched: tuple[Path, ...] = ()) -> None:
         super().__init__(message)
         self.searched = searched
+
+
+class TamperedScripts(ScriptsError):
+    """The bundled scripts differ from the build's manifest; none of them was run.
+
+    :ivar files: the changed, missing and extra files, relative to the folder.
+    """
+
+    def __init__(self, message: str, files: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.files = files
 
 
 class InvalidTarget(FrozenAlembicError):

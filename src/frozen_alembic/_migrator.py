@@ -18,7 +18,7 @@ from ._exceptions import (
     MigrationFailed,
     UnversionedDatabase,
 )
-from ._scripts import Revision, Scripts
+from ._scripts import Revision, Scripts, no_bytecode_writes
 from ._session import DB, Session, as_path, open_session, write_transaction
 from ._status import State, Status, classify
 
@@ -89,8 +89,10 @@ class Migrator:
     :param timeout: seconds to wait for another process's lock on a database.
     :param backup_dir: where backups go (default: beside each file).
     :param keep_backups: how many backups of each file to keep (``None``: all).
+    :param require_manifest: refuse a script directory without a build manifest.
     :raises ScriptsNotFound: ``script_location`` has no ``versions/`` folder.
     :raises ScriptsError: the revision files cannot be used as they are.
+    :raises TamperedScripts: the files differ from the build's manifest.
     """
 
     def __init__(
@@ -102,13 +104,42 @@ class Migrator:
         timeout: float = 30.0,
         backup_dir: str | os.PathLike[str] | None = None,
         keep_backups: int | None = 3,
+        require_manifest: bool = False,
     ) -> None:
-        self._scripts = Scripts(Path(script_location))
+        self._scripts = Scripts(Path(script_location), require_manifest=require_manifest)
         self._metadata = metadata
         self._run_env_py = run_env_py
         self._timeout = timeout
         self._backup_dir = Path(backup_dir) if backup_dir is not None else None
         self._keep_backups = keep_backups
+
+    @classmethod
+    def locate(
+        cls,
+        folder: str = "migrations",
+        *,
+        anchor: str | None = None,
+        path: str | os.PathLike[str] | None = None,
+        **options: Any,
+    ) -> Migrator:
+        """A Migrator on the migrations bundled with the running application.
+
+        The folder is found by :func:`locate_migrations` (frozen build, environment
+        override, or source tree).  In a frozen build the folder must carry the
+        build's manifest, and every file is checked against it before use.
+
+        :param folder: the bundled folder's name.
+        :param anchor: the application's top-level package, for source runs.
+        :param path: an explicit script directory, which wins over everything.
+        :param options: the other :class:`Migrator` options (``metadata``, ...).
+        :raises ScriptsNotFound: the folder was not found (every place is listed).
+        :raises TamperedScripts: the files differ from the build's manifest.
+        """
+        from ._locate import frozen_backend, locate_migrations
+
+        location = locate_migrations(folder, anchor=anchor, path=path)
+        options.setdefault("require_manifest", frozen_backend() is not None and path is None)
+        return cls(location, **options)
 
     def __repr__(self) -> str:
         return f"Migrator({str(self.script_location)!r})"
@@ -399,7 +430,8 @@ class Migrator:
             ) as env:
                 if self._run_env_py:
                     config.attributes["connection"] = session.connection
-                    script.run_env()
+                    with no_bytecode_writes():
+                        script.run_env()
                 else:
                     env.configure(connection=session.connection, target_metadata=self._metadata)
                     with env.begin_transaction():

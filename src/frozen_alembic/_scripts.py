@@ -3,16 +3,35 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import _manifest
 from ._exceptions import ScriptsError, ScriptsNotFound
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from alembic.config import Config
     from alembic.script import ScriptDirectory
+
+
+@contextmanager
+def no_bytecode_writes() -> Iterator[None]:
+    """Load modules without writing ``__pycache__`` into the script directory.
+
+    An installed application's folder must stay as the installer left it (and a
+    ``root`` process could otherwise write into a read-only install folder).
+    """
+    saved = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True
+    try:
+        yield
+    finally:
+        sys.dont_write_bytecode = saved
 
 
 @dataclass(frozen=True)
@@ -80,10 +99,15 @@ def _layout(versions: Path) -> bool:
 class Scripts:
     """An Alembic script directory, configured in memory and loaded once.
 
+    If the directory holds a build manifest, every file is checked against it
+    before anything is loaded from the directory.
+
     :param location: the script directory (it contains ``versions/``).
+    :param require_manifest: refuse a directory without a manifest (frozen builds).
+    :raises TamperedScripts: the files differ from the manifest.
     """
 
-    def __init__(self, location: Path) -> None:
+    def __init__(self, location: Path, *, require_manifest: bool = False) -> None:
         if not (location / "versions").is_dir():
             what = "does not exist" if not location.exists() else "has no versions/ folder"
             msg = (
@@ -92,6 +116,15 @@ class Scripts:
             )
             raise ScriptsNotFound(msg, (location,))
         self.location = location
+        self.manifest = _manifest.read(location)
+        if self.manifest is not None:
+            _manifest.verify(location, self.manifest)
+        elif require_manifest:
+            msg = (
+                f"{location} has no {_manifest.MANIFEST_NAME}, so its scripts cannot be "
+                "trusted in a frozen build. Bundle them with frozen_alembic.build."
+            )
+            raise ScriptsError(msg)
         self.sourceless = _layout(location / "versions")
 
     @property
@@ -123,7 +156,8 @@ class Scripts:
         from alembic.util import CommandError
 
         try:
-            scripts = list(self.directory.walk_revisions())
+            with no_bytecode_writes():
+                scripts = list(self.directory.walk_revisions())
         except CommandError as err:
             msg = f"The migration scripts in {self.location} are inconsistent: {err}"
             raise ScriptsError(msg) from err
@@ -132,6 +166,7 @@ class Scripts:
     @cached_property
     def heads(self) -> tuple[str, ...]:
         """The newest revisions, sorted."""
+        self.graph  # noqa: B018  (loads every revision module, without writing bytecode)
         return tuple(sorted(self.directory.get_heads()))
 
     def history(self) -> list[Revision]:

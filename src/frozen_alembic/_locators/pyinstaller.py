@@ -1,0 +1,26 @@
+"""PyInstaller: data files are under ``sys._MEIPASS``.
+
+That is ``_internal/`` beside the executable for a one-folder build, and a
+temporary extraction folder for a one-file build; ``sys.executable``'s folder
+is only a fallback (data placed there by hand).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ._base import Backend
+
+
+class PyInstaller(Backend):
+    """A process frozen by PyInstaller (``sys.frozen`` and ``sys._MEIPASS`` set)."""
+
+    name = "PyInstaller"
+
+    def active(self) -> bool:
+        return bool(getattr(sys, "frozen", False)) and hasattr(sys, "_MEIPASS")
+
+    def places(self, folder: str) -> list[Path]:
+        bundle = Path(getattr(sys, "_MEIPASS", ""))
+        return [bundle / folder, Path(sys.executable).resolve().parent / folder]

@@ -1,0 +1,89 @@
+"""The bundle manifest: what the build put in the migrations folder, read at run time.
+
+``frozen-alembic-manifest.json`` is written by :mod:`frozen_alembic.build` into the
+bundled script directory.  It records the revision graph, the heads and a SHA-256
+of every file.  At run time the files are checked against it before any code from
+the folder runs, so an edited or planted migration is refused, never executed.
+
+Only the standard library is used here: the "is this file current?" check reads the
+manifest's heads without importing Alembic or SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+from ._exceptions import ScriptsError, TamperedScripts
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+
+MANIFEST_NAME = "frozen-alembic-manifest.json"
+FORMAT = 1
+
+
+def file_hashes(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``folder`` (but the manifest), by POSIX relative path."""
+    hashes: dict[str, str] = {}
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            full = os.path.join(root, name)
+            rel = os.path.relpath(full, folder).replace(os.sep, "/")
+            if rel == MANIFEST_NAME:
+                continue
+            with open(full, "rb") as fh:
+                hashes[rel] = hashlib.sha256(fh.read()).hexdigest()
+    return hashes
+
+
+def read(folder: Path) -> dict[str, object] | None:
+    """The manifest of ``folder`` as a dict, or ``None`` when there is none.
+
+    :raises ScriptsError: the manifest exists but cannot be read.
+    """
+    path = folder / MANIFEST_NAME
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as err:
+        msg = f"The bundle manifest {path} cannot be read ({err}). Reinstall the application."
+        raise ScriptsError(msg) from err
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        msg = f"{path} is not a frozen-alembic manifest of format {FORMAT}. Rebuild the app."
+        raise ScriptsError(msg)
+    return data
+
+
+def verify(folder: Path, manifest: dict[str, object]) -> None:
+    """Refuse a folder whose files differ from the manifest in any way.
+
+    Changed, missing and extra files (a planted revision, a stray ``.pyc``) all
+    count: Python would run any of them.
+
+    :raises TamperedScripts: listing every difference.
+    """
+    expected = manifest.get("files")
+    if not isinstance(expected, dict):
+        msg = f"The manifest in {folder} lists no files. Rebuild the application."
+        raise ScriptsError(msg)
+    actual = file_hashes(folder)
+    changed = sorted(n for n in expected.keys() & actual.keys() if expected[n] != actual[n])
+    missing = sorted(expected.keys() - actual.keys())
+    extra = sorted(actual.keys() - expected.keys())
+    if changed or missing or extra:
+        parts = [
+            f"{label}: {', '.join(names)}"
+            for label, names in (("changed", changed), ("missing", missing), ("extra", extra))
+            if names
+        ]
+        msg = (
+            f"The migration scripts in {folder} do not match the build's manifest "
+            f"({'; '.join(parts)}). Nothing was run. Reinstall the application."
+        )
+        raise TamperedScripts(msg, tuple(changed + missing + extra))
