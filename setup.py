@@ -8,8 +8,9 @@ everything Alembic and SQLAlchemy import dynamically come from frozen_alembic.bu
 from __future__ import annotations
 
 import sys
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "src"))  # the reference app is not installed
