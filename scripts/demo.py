@@ -1,8 +1,19 @@
-"""Walk through the user's story in source mode; see scripts/demo."""
+"""The user's story, end to end with a real cx_Freeze build; see scripts/demo.
+
+1. Freeze the notekeeper reference app with cx_Freeze (setup.py).
+2. Install it into a folder and make that folder read-only.
+3. Make a document as release 1.0 wrote it, with data, in a "home" folder.
+4. Run the frozen executable on it from yet another working directory.
+5. Show the file migrated, every row kept, the install folder and cwd untouched.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
 import sqlite3
+import stat
 import subprocess
 import sys
 import tempfile
@@ -10,6 +21,42 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "migrations"
+BUILD = ROOT / "build" / "notekeeper"
+
+
+def step(text: str) -> None:
+    print(f"\n=== {text}", flush=True)
+
+
+def build() -> None:
+    step("1. freezing the reference app with cx_Freeze (python setup.py build_exe)")
+    shutil.rmtree(BUILD, ignore_errors=True)
+    subprocess.run(
+        [sys.executable, "setup.py", "-q", "build_exe", "--build-exe", str(BUILD)],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    print(f"built {BUILD}")
+    subprocess.run(
+        [sys.executable, "-m", "frozen_alembic", "verify", str(BUILD), "--source", str(SCRIPTS)],
+        check=True,
+    )
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every file and folder under ``folder``, with file contents hashed."""
+    result = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        result[rel] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
+    return result
+
+
+def make_read_only(folder: Path) -> None:
+    for path in [folder, *folder.rglob("*")]:
+        mode = path.stat().st_mode
+        path.chmod(mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
 
 
 def make_release_1_0_file(path: Path) -> None:
@@ -18,7 +65,7 @@ def make_release_1_0_file(path: Path) -> None:
 
     migrator = Migrator(SCRIPTS)
     migrator.create(path)
-    migrator.downgrade(path, "0001_initial")
+    migrator.downgrade(path, "0001_initial", backup=False)
     conn = sqlite3.connect(path)
     with conn:
         conn.execute("INSERT INTO notebook (id, title, sort_key) VALUES (1, 'Travel', '2')")
@@ -34,52 +81,60 @@ def make_release_1_0_file(path: Path) -> None:
     conn.close()
 
 
-def show(path: Path, title: str) -> None:
+def show(path: Path) -> None:
     conn = sqlite3.connect(path)
-    print(f"\n--- {title} ---")
     version = conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
-    print(f"revision: {version}")
+    print(f"{path.name}: revision {version}")
     for table in ("notebook", "note"):
         cols = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
-        print(f"{table}({', '.join(cols)})")
+        print(f"  {table}({', '.join(cols)})")
         for row in conn.execute(f"SELECT * FROM {table} ORDER BY id"):
-            print("   ", row)
+            print("     ", row)
     conn.close()
 
 
 def main() -> int:
+    build()
     with tempfile.TemporaryDirectory(prefix="frozen-alembic-demo-") as tmp:
-        home = Path(tmp, "home")
-        home.mkdir()
-        elsewhere = Path(tmp, "somewhere-else")
-        elsewhere.mkdir()
+        install = Path(tmp, "opt", "notekeeper")
+        shutil.copytree(BUILD, install, symlinks=True)
+        make_read_only(install)
+        before = snapshot(install)
+        step(f"2. installed into {install} (read-only)")
+
+        home = Path(tmp, "home", "ada")
+        home.mkdir(parents=True)
         document = home / "My Notes (2021).notes"
         make_release_1_0_file(document)
-        show(document, "the user's file, as release 1.0 wrote it")
+        step("3. the user's file, as release 1.0 wrote it")
+        show(document)
 
-        print(f"\n$ cd {elsewhere} && frozen-alembic --scripts migrations/ upgrade '{document}'")
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "frozen_alembic",
-                "--scripts",
-                str(SCRIPTS),
-                "upgrade",
-                str(document),
-            ],
-            cwd=elsewhere,
-            check=True,
-        )
-        show(document, "the same file after the upgrade")
+        elsewhere = Path(tmp, "somewhere-else")
+        elsewhere.mkdir()
+        step(f"4. $ cd {elsewhere} && {install / 'notekeeper'} '{document}'")
+        subprocess.run([str(install / "notekeeper"), str(document)], cwd=elsewhere, check=True)
+
+        step("5. the same file after the upgrade")
+        show(document)
         conn = sqlite3.connect(document)
         rows = conn.execute("SELECT author_first, author_last FROM note ORDER BY id").fetchall()
+        keys = conn.execute("SELECT sort_key FROM notebook ORDER BY id").fetchall()
         conn.close()
         assert rows == [("Ada", "Lovelace"), ("Plato", ""), ("Jean", "Paul Sartre")], rows
+        assert keys == [(2,), (10,)], keys
         assert list(elsewhere.iterdir()) == [], "nothing may be written to the working directory"
-        print("\nOK: migrated to the newest revision, every note kept, nothing written to the cwd.")
+        assert snapshot(install) == before, "nothing may be written to the install folder"
+        backups = sorted(p.name for p in home.iterdir() if p.suffix == ".bak")
+        print(f"\nbackup kept beside the file: {backups}")
+        print(
+            "OK: migrated by the frozen app to the newest revision, every row kept, "
+            "nothing written to the install folder or the working directory."
+        )
+        for path in [install, *install.rglob("*")]:  # let the temporary folder be removed
+            path.chmod(path.stat().st_mode | stat.S_IWUSR)
     return 0
 
 
 if __name__ == "__main__":
+    os.umask(0o022)
     sys.exit(main())
