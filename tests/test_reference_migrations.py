@@ -27,15 +27,9 @@ from notekeeper.models import HEAD, metadata
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-REVISIONS = [
-    "0001_initial",
-    "0002_tags",
-    "0003_pinned",
-    "0004_sort_key_integer",
-    "0005_split_author",
-    "0006_attachments",
-]
+from .conftest import REFERENCE_SCRIPTS as MIGRATIONS
+from .conftest import REVISIONS
+
 CREATED = datetime.datetime(2024, 5, 1, 12, 30)
 
 
@@ -153,7 +147,7 @@ def same_default(
 def test_revision_chain_is_linear_and_matches_head_constant() -> None:
     script = ScriptDirectory.from_config(make_config())
     chain = [rev.revision for rev in script.walk_revisions("base", "heads")]
-    assert list(reversed(chain)) == REVISIONS
+    assert tuple(reversed(chain)) == REVISIONS
     assert script.get_heads() == [HEAD]
 
 
