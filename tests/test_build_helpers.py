@@ -69,8 +69,11 @@ def test_bytecode_only_bundle_works(tmp_path: Path) -> None:
     staged = stage(REFERENCE_SCRIPTS, stage_dir=tmp_path / "stage", bytecode_only=True)
     assert not list((staged.folder / "versions").glob("*.py"))
     assert len(list((staged.folder / "versions").glob("*.pyc"))) == len(REVISIONS)
+    bundled = Migrator(staged.folder, require_manifest=True)
     path = tmp_path / "doc.notes"
-    assert Migrator(staged.folder, require_manifest=True).create(path).applied == REVISIONS
+    Migrator(REFERENCE_SCRIPTS).create(path)
+    Migrator(REFERENCE_SCRIPTS).downgrade(path, "base", backup=False)
+    assert bundled.upgrade(path).applied == REVISIONS
     assert versions(path) == [HEAD]
 
 
@@ -100,9 +103,16 @@ def test_a_tampered_bundle_is_refused_before_any_code_runs(
     else:
         (versions_dir / "__pycache__").mkdir()
         (versions_dir / "__pycache__" / "0003_pinned.cpython-311.pyc").write_bytes(b"x")
+    migrator = Migrator(staged.folder)  # nothing is loaded yet
+    document = tmp_path / "doc.notes"
+    Migrator(REFERENCE_SCRIPTS).create(document)
+    Migrator(REFERENCE_SCRIPTS).downgrade(document, "0001_initial", backup=False)
     with pytest.raises(TamperedScripts, match="do not match") as caught:
-        Migrator(staged.folder)
+        migrator.upgrade(document)
     assert words in str(caught.value)
+    assert versions(document) == ["0001_initial"]
+    with pytest.raises(TamperedScripts):
+        migrator.history()
     assert caught.value.files
     assert not marker.exists()
 

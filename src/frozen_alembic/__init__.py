@@ -28,8 +28,10 @@ if TYPE_CHECKING:
         TamperedScripts,
         UnversionedDatabase,
     )
+    from ._fast import ensure_current
     from ._locate import locate_migrations
-    from ._migrator import Migrator, Progress, Report
+    from ._migrator import Migrator
+    from ._report import Progress, Report
     from ._scripts import Revision
     from ._status import State, Status
 
@@ -47,9 +49,9 @@ _EXPORTS = {
     "MigrationFailed": "_exceptions",
     "Migrator": "_migrator",
     "NotADatabase": "_exceptions",
-    "Progress": "_migrator",
+    "Progress": "_report",
     "ReadOnlyDatabase": "_exceptions",
-    "Report": "_migrator",
+    "Report": "_report",
     "Revision": "_scripts",
     "ScriptsError": "_exceptions",
     "ScriptsNotFound": "_exceptions",
@@ -58,6 +60,7 @@ _EXPORTS = {
     "TamperedScripts": "_exceptions",
     "UnversionedDatabase": "_exceptions",
     "backup": "_backup",
+    "ensure_current": "_fast",
     "locate_migrations": "_locate",
     "main": "_cli",
     "restore": "_backup",
@@ -103,6 +106,7 @@ __all__ = [
     "TamperedScripts",
     "UnversionedDatabase",
     "backup",
+    "ensure_current",
     "locate_migrations",
     "main",
     "restore",

@@ -13,11 +13,13 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from ._exceptions import FrozenAlembicError
-from ._migrator import Migrator, Progress, Report
+from ._migrator import Migrator
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
+
+    from ._report import Progress, Report
 
 SCRIPTS_ENV = "FROZEN_ALEMBIC_SCRIPTS"
 

@@ -1,28 +1,72 @@
-"""Find the application's migrations folder from how the process was started."""
+"""Find the application's migrations folder from how the process was started.
+
+Plain strings and :mod:`os.path` only: this runs on the start-up path.
+"""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ._exceptions import ScriptsNotFound
 from ._locators.cx_freeze import CxFreeze
 from ._locators.nuitka import Nuitka
 from ._locators.pyinstaller import PyInstaller
-from ._locators.source import Source
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ._locators._base import Backend
 
 ENV_VAR = "FROZEN_ALEMBIC_SCRIPTS"
 
-_FROZEN_BACKENDS: tuple[Backend, ...] = (PyInstaller(), Nuitka(), CxFreeze())
+_FROZEN_BACKENDS = (PyInstaller(), Nuitka(), CxFreeze())
 
 
 def frozen_backend() -> Backend | None:
     """The freezer that built the running process, or ``None`` when run from source."""
     return next((b for b in _FROZEN_BACKENDS if b.active()), None)
+
+
+def _is_scripts(folder: str) -> bool:
+    return os.path.isdir(os.path.join(folder, "versions"))
+
+
+def find(folder: str, anchor: str | None, path: str | os.PathLike[str] | None) -> str:
+    """:func:`locate_migrations` as a string, without importing :mod:`pathlib`."""
+    override = os.fspath(path) if path is not None else os.environ.get(ENV_VAR)
+    if override:
+        candidate = os.path.abspath(override)
+        if _is_scripts(candidate):
+            return candidate
+        source = "the path given" if path is not None else f"${ENV_VAR}"
+        msg = f"{source} points to {candidate}, which has no versions/ folder."
+        raise ScriptsNotFound(msg, _paths(candidate))
+    frozen = frozen_backend()
+    searched = frozen.places(folder) if frozen is not None else []
+    for candidate in searched:
+        if _is_scripts(candidate):
+            return candidate
+    from ._locators.source import Source
+
+    for candidate in Source(anchor).places(folder):
+        searched.append(candidate)
+        if _is_scripts(candidate):
+            return candidate
+    how = f"a {frozen.name} build" if frozen is not None else "source (not frozen)"
+    places = "\n  ".join(searched) or "(nowhere: give an anchor package)"
+    msg = (
+        f"The migrations folder {folder!r} was not found. Running as {how}; looked in:\n"
+        f"  {places}\nCheck that the build bundled it (frozen_alembic.build), or set "
+        f"${ENV_VAR} to its path."
+    )
+    raise ScriptsNotFound(msg, _paths(*searched))
+
+
+def _paths(*names: str) -> tuple[Path, ...]:
+    from pathlib import Path
+
+    return tuple(Path(name) for name in names)
 
 
 def locate_migrations(
@@ -45,30 +89,6 @@ def locate_migrations(
     :return: the absolute path of a folder that contains ``versions/``.
     :raises ScriptsNotFound: nothing found; ``searched`` lists every place tried.
     """
-    searched: list[Path] = []
-    override = os.fspath(path) if path is not None else os.environ.get(ENV_VAR)
-    if override:
-        candidate = Path(override).absolute()
-        if (candidate / "versions").is_dir():
-            return candidate
-        source = "the path given" if path is not None else f"${ENV_VAR}"
-        msg = f"{source} points to {candidate}, which has no versions/ folder."
-        raise ScriptsNotFound(msg, (candidate,))
-    backends: list[Backend] = []
-    frozen = frozen_backend()
-    if frozen is not None:
-        backends.append(frozen)
-    backends.append(Source(anchor))
-    for backend in backends:
-        for candidate in backend.places(folder):
-            searched.append(candidate)
-            if (candidate / "versions").is_dir():
-                return candidate
-    how = f"a {frozen.name} build" if frozen is not None else "source (not frozen)"
-    places = "\n  ".join(str(p) for p in searched) or "(nowhere: give an anchor package)"
-    msg = (
-        f"The migrations folder {folder!r} was not found. Running as {how}; looked in:\n"
-        f"  {places}\nCheck that the build bundled it (frozen_alembic.build), or set "
-        f"${ENV_VAR} to its path."
-    )
-    raise ScriptsNotFound(msg, tuple(searched))
+    from pathlib import Path
+
+    return Path(find(folder, anchor, path))

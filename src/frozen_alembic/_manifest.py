@@ -16,12 +16,12 @@ import json
 import os
 
 from ._exceptions import ScriptsError, TamperedScripts
+from ._names import MANIFEST_NAME
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
 
-MANIFEST_NAME = "frozen-alembic-manifest.json"
 FORMAT = 1
 
 
@@ -87,3 +87,27 @@ def verify(folder: Path, manifest: dict[str, object]) -> None:
             f"({'; '.join(parts)}). Nothing was run. Reinstall the application."
         )
         raise TamperedScripts(msg, tuple(changed + missing + extra))
+
+
+def heads(manifest: dict[str, object]) -> tuple[str, ...]:
+    """The heads recorded in a manifest, sorted.
+
+    :raises ScriptsError: the manifest has no usable heads.
+    """
+    value = manifest.get("heads")
+    if not isinstance(value, list) or not all(isinstance(h, str) for h in value):
+        msg = "The bundle manifest records no heads. Rebuild the application."
+        raise ScriptsError(msg)
+    return tuple(sorted(value))
+
+
+def graph(manifest: dict[str, object]) -> dict[str, tuple[str, ...]]:
+    """The revision graph recorded in a manifest (revision -> down revisions).
+
+    :raises ScriptsError: the manifest has no usable graph.
+    """
+    value = manifest.get("revisions")
+    if not isinstance(value, dict):
+        msg = "The bundle manifest records no revisions. Rebuild the application."
+        raise ScriptsError(msg)
+    return {str(rev): tuple(str(d) for d in downs) for rev, downs in value.items()}

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,7 @@ from ._exceptions import (
     MigrationFailed,
     UnversionedDatabase,
 )
+from ._report import Progress, Report
 from ._scripts import Revision, Scripts, no_bytecode_writes
 from ._session import DB, Session, as_path, open_session, write_transaction
 from ._status import State, Status, classify
@@ -28,46 +29,7 @@ if TYPE_CHECKING:
     from sqlalchemy import MetaData
 
 
-@dataclass(frozen=True)
-class Progress:
-    """One progress report, for a dialog or a log line.
-
-    :ivar done: steps finished so far.
-    :ivar total: steps in this call.
-    :ivar revision: the revision about to run, or ``None`` once all are done.
-    :ivar message: a short human-readable sentence.
-    """
-
-    done: int
-    total: int
-    revision: str | None
-    message: str
-
-
 ProgressCallback = Callable[[Progress], None]
-
-
-@dataclass(frozen=True)
-class Report:
-    """What a changing verb did.
-
-    :ivar before: the revision(s) the database was at.
-    :ivar after: the revision(s) it is at now.
-    :ivar applied: the revisions whose scripts ran, in order (empty for a stamp).
-    :ivar path: the database file, or ``None`` for an in-memory database.
-    :ivar backup: the backup taken before the change, if one was taken.
-    """
-
-    before: tuple[str, ...]
-    after: tuple[str, ...]
-    applied: tuple[str, ...]
-    path: Path | None
-    backup: Path | None = None
-
-    @property
-    def changed(self) -> bool:
-        """Whether the database was changed at all."""
-        return self.before != self.after or bool(self.applied)
 
 
 # Given the database's current revisions, the steps Alembic should run.
@@ -112,6 +74,7 @@ class Migrator:
         self._timeout = timeout
         self._backup_dir = Path(backup_dir) if backup_dir is not None else None
         self._keep_backups = keep_backups
+        self._template_db: sqlite3.Connection | None = None
 
     @classmethod
     def locate(
@@ -302,9 +265,11 @@ class Migrator:
     def create(self, db: DB) -> Report:
         """Make a new database already at the newest revision.
 
-        With ``metadata``, the schema is created from it and stamped; otherwise
-        every revision runs.  A path is built in a temporary file beside it and
-        moved into place only when complete.
+        A file is a copy of a template at the heads: the bundle's (built once at
+        build time, checked against the manifest) or, failing that, the first file
+        this Migrator made.  That first file is made from ``metadata`` (created and
+        stamped) if given, else by running every revision.  A path is built in a
+        temporary file beside it and moved into place only when complete.
 
         :param db: a path where no file exists yet, or an ``Engine``/``Connection``
             to an empty database.
@@ -314,7 +279,32 @@ class Migrator:
         path = as_path(db)
         if path is None:
             return self._create_in(db)
-        return _create_file(path, self._create_in)
+        template = self._template()
+        if template is not None:
+            heads = self._scripts.heads
+            return _create_file(path, lambda tmp: _copy_template(template, tmp, heads))
+        report = _create_file(path, self._create_in_new_file)
+        self._template_db = _load_database(path)  # the next create() is a copy
+        return report
+
+    def _template(self) -> sqlite3.Connection | None:
+        """An in-memory database at the heads to copy, if one is at hand.
+
+        It comes from the bundle's template (checked against the manifest's hash
+        and heads) or from this Migrator's first :meth:`create`.
+        """
+        if self._template_db is None and self._scripts.manifest is not None:
+            self._template_db = _bundled_template(self._scripts)
+        return self._template_db
+
+    def _create_in_new_file(self, path: DB) -> Report:
+        # Writing a pragma gives the empty temporary file its SQLite header.
+        conn = sqlite3.connect(path, isolation_level=None)  # type: ignore[arg-type]
+        try:
+            conn.execute("PRAGMA user_version = 0")
+        finally:
+            conn.close()
+        return self._create_in(path)
 
     def _create_in(self, db: DB) -> Report:
         script = self._scripts.directory
@@ -505,9 +495,59 @@ def _unversioned(status: Status, session: Session) -> UnversionedDatabase:
     return UnversionedDatabase(msg, status.path, tables)
 
 
+def _load_database(path: Path) -> sqlite3.Connection:
+    """A private in-memory copy of the database file at ``path``."""
+    memory = sqlite3.connect(":memory:", check_same_thread=False)
+    source = _sqlitefile.connect(path, write=False, timeout=30.0)
+    try:
+        source.backup(memory)
+    finally:
+        source.close()
+    return memory
+
+
+def _bundled_template(scripts: Scripts) -> sqlite3.Connection | None:
+    """The bundle's template database, in memory, if it matches the manifest.
+
+    Anything amiss (no template, another hash, other heads) gives ``None``, and
+    :meth:`Migrator.create` takes the full route instead: never a wrong answer.
+    """
+    import hashlib
+
+    manifest = scripts.manifest or {}
+    name = manifest.get("template")
+    files = manifest.get("files")
+    if not isinstance(name, str) or not isinstance(files, dict):
+        return None
+    try:
+        data = (scripts.location / name).read_bytes()
+    except OSError:
+        return None
+    if hashlib.sha256(data).hexdigest() != files.get(name):
+        return None
+    memory = sqlite3.connect(":memory:", check_same_thread=False)
+    try:
+        memory.deserialize(data)
+        if _sqlitefile.read_versions(memory) != scripts.heads:
+            memory.close()
+            return None
+    except sqlite3.Error:
+        memory.close()
+        return None
+    return memory
+
+
+def _copy_template(template: sqlite3.Connection, tmp: DB, heads: tuple[str, ...]) -> Report:
+    target = sqlite3.connect(tmp, isolation_level=None)  # type: ignore[arg-type]
+    try:
+        template.backup(target)
+    finally:
+        target.close()
+    return Report((), heads, (), tmp)  # type: ignore[arg-type]
+
+
 def _create_file(path: Path, fill: Callable[[DB], Report]) -> Report:
     """Build a new database at ``path`` via a temporary file; never overwrite."""
-    import sqlite3
     import tempfile
 
     if path.exists():
@@ -517,12 +557,6 @@ def _create_file(path: Path, fill: Callable[[DB], Report]) -> Report:
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        # Writing a pragma gives the empty file its SQLite header.
-        conn = sqlite3.connect(tmp, isolation_level=None)
-        try:
-            conn.execute("PRAGMA user_version = 0")
-        finally:
-            conn.close()
         report = fill(tmp)
         _backup.fsync(tmp)
         try:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from . import _manifest
 from ._exceptions import ScriptsError, ScriptsNotFound
+from ._names import MANIFEST_NAME
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -99,12 +100,12 @@ def _layout(versions: Path) -> bool:
 class Scripts:
     """An Alembic script directory, configured in memory and loaded once.
 
-    If the directory holds a build manifest, every file is checked against it
-    before anything is loaded from the directory.
+    If the directory holds a build manifest, its revision graph and heads answer
+    questions that need no code, and every file is checked against it before the
+    first module is loaded from the directory.
 
     :param location: the script directory (it contains ``versions/``).
     :param require_manifest: refuse a directory without a manifest (frozen builds).
-    :raises TamperedScripts: the files differ from the manifest.
     """
 
     def __init__(self, location: Path, *, require_manifest: bool = False) -> None:
@@ -117,15 +118,23 @@ class Scripts:
             raise ScriptsNotFound(msg, (location,))
         self.location = location
         self.manifest = _manifest.read(location)
-        if self.manifest is not None:
-            _manifest.verify(location, self.manifest)
-        elif require_manifest:
+        if self.manifest is None and require_manifest:
             msg = (
-                f"{location} has no {_manifest.MANIFEST_NAME}, so its scripts cannot be "
+                f"{location} has no {MANIFEST_NAME}, so its scripts cannot be "
                 "trusted in a frozen build. Bundle them with frozen_alembic.build."
             )
             raise ScriptsError(msg)
+        self._verified = False
         self.sourceless = _layout(location / "versions")
+
+    def verify(self) -> None:
+        """Check the files against the manifest (once); called before any code loads.
+
+        :raises TamperedScripts: a file was changed, deleted or added.
+        """
+        if self.manifest is not None and not self._verified:
+            _manifest.verify(self.location, self.manifest)
+            self._verified = True
 
     @property
     def has_env_py(self) -> bool:
@@ -148,11 +157,14 @@ class Scripts:
         """The loaded :class:`alembic.script.ScriptDirectory` (revision map cached)."""
         from alembic.script import ScriptDirectory
 
+        self.verify()
         return ScriptDirectory.from_config(self.new_config())
 
     @cached_property
     def graph(self) -> dict[str, tuple[str, ...]]:
         """Every revision mapped to the revisions it follows (including dependencies)."""
+        if self.manifest is not None:
+            return _manifest.graph(self.manifest)
         from alembic.util import CommandError
 
         try:
@@ -166,6 +178,8 @@ class Scripts:
     @cached_property
     def heads(self) -> tuple[str, ...]:
         """The newest revisions, sorted."""
+        if self.manifest is not None:
+            return _manifest.heads(self.manifest)
         self.graph  # noqa: B018  (loads every revision module, without writing bytecode)
         return tuple(sorted(self.directory.get_heads()))
 
@@ -173,6 +187,7 @@ class Scripts:
         """Every revision, oldest first (parents always before children)."""
         from ._status import pending_revisions
 
+        self.directory  # noqa: B018  (verifies and loads the revision modules)
         heads = set(self.heads)
         result = []
         for rev in pending_revisions(self.graph, (), self.heads):

@@ -10,7 +10,13 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from frozen_alembic import FrozenAlembicError, Migrator, Progress, State
+from frozen_alembic import (
+    DatabaseTooNew,
+    FrozenAlembicError,
+    Migrator,
+    Progress,
+    ensure_current,
+)
 
 from . import models
 
@@ -25,22 +31,24 @@ def open_document(path: Path) -> int:
 
     :return: the process exit code.
     """
-    migrator = Migrator.locate("migrations", anchor="notekeeper", metadata=models.metadata)
-    print(f"notekeeper {models.HEAD}: migrations from {migrator.script_location}")
     if not path.exists():
+        migrator = Migrator.locate("migrations", anchor="notekeeper", metadata=models.metadata)
+        print(f"notekeeper {models.HEAD}: migrations from {migrator.script_location}")
         migrator.create(path)
         print(f"created {path} at {models.HEAD}")
     else:
-        status = migrator.status(path)
-        if status.state is State.TOO_NEW:
-            print(f"{path} was written by a newer release ({', '.join(status.current)}).")
+        try:
+            # The start-up call: cheap when the file is current, safe when it is not.
+            report = ensure_current(path, anchor="notekeeper", progress=_print_progress)
+        except DatabaseTooNew as err:
+            print(f"{path} was written by a newer release ({err.revision}).")
             print("Opening it read-only; nothing will be changed.")
-        elif status.is_current:
-            print(f"{path} is current ({', '.join(status.current)})")
         else:
-            print(f"upgrading {path} from {', '.join(status.current) or 'nothing'}")
-            report = migrator.upgrade(path, progress=_print_progress)
-            print(f"upgraded to {', '.join(report.after)}; backup: {report.backup}")
+            if report.changed:
+                print(f"upgraded {path} from {', '.join(report.before) or 'nothing'}")
+                print(f"now at {', '.join(report.after)}; backup: {report.backup}")
+            else:
+                print(f"{path} is current ({', '.join(report.after)})")
     conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
     try:
         notebooks = conn.execute("SELECT count(*) FROM notebook").fetchone()[0]

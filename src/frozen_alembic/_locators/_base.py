@@ -1,12 +1,13 @@
-"""The small interface every locator backend implements."""
+"""The small interface every locator backend implements.
+
+Paths are plain strings (``os.path``) here: the locator runs on the start-up path,
+where importing :mod:`pathlib` would cost more than the whole "already current"
+check.
+"""
 
 from __future__ import annotations
 
 import abc
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from pathlib import Path
 
 
 class Backend(abc.ABC):
@@ -20,5 +21,5 @@ class Backend(abc.ABC):
         """Whether the running process was started this way."""
 
     @abc.abstractmethod
-    def places(self, folder: str) -> list[Path]:
+    def places(self, folder: str) -> list[str]:
         """Absolute candidate paths of the bundled ``folder``, best first."""

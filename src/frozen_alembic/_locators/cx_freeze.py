@@ -7,8 +7,8 @@ executable's real folder is the anchor.
 
 from __future__ import annotations
 
+import os
 import sys
-from pathlib import Path
 
 from ._base import Backend
 
@@ -21,9 +21,10 @@ class CxFreeze(Backend):
     def active(self) -> bool:
         return bool(getattr(sys, "frozen", False)) and not hasattr(sys, "_MEIPASS")
 
-    def places(self, folder: str) -> list[Path]:
-        exe_dir = Path(sys.executable).resolve().parent
-        places = [exe_dir / folder, exe_dir / "lib" / folder]
-        if exe_dir.name == "MacOS" and exe_dir.parent.name == "Contents":
-            places.insert(0, exe_dir.parent / "Resources" / folder)
+    def places(self, folder: str) -> list[str]:
+        exe_dir = os.path.dirname(os.path.realpath(sys.executable))
+        places = [os.path.join(exe_dir, folder), os.path.join(exe_dir, "lib", folder)]
+        contents = os.path.dirname(exe_dir)
+        if os.path.basename(exe_dir) == "MacOS" and os.path.basename(contents) == "Contents":
+            places.insert(0, os.path.join(contents, "Resources", folder))
         return places

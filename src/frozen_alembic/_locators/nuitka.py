@@ -10,8 +10,8 @@ bundle, so it is not used.)
 
 from __future__ import annotations
 
+import os
 import sys
-from pathlib import Path
 
 from ._base import Backend
 
@@ -29,8 +29,8 @@ class Nuitka(Backend):
     def active(self) -> bool:
         return _compiled() is not None
 
-    def places(self, folder: str) -> list[Path]:
+    def places(self, folder: str) -> list[str]:
         runtime_dir = getattr(_compiled(), "python_runtime_dir", None)
-        places = [Path(runtime_dir) / folder] if runtime_dir else []
-        places.append(Path(sys.executable).parent / folder)
+        places = [os.path.join(runtime_dir, folder)] if runtime_dir else []
+        places.append(os.path.join(os.path.dirname(sys.executable), folder))
         return places

@@ -7,8 +7,8 @@ is only a fallback (data placed there by hand).
 
 from __future__ import annotations
 
+import os
 import sys
-from pathlib import Path
 
 from ._base import Backend
 
@@ -21,6 +21,6 @@ class PyInstaller(Backend):
     def active(self) -> bool:
         return bool(getattr(sys, "frozen", False)) and hasattr(sys, "_MEIPASS")
 
-    def places(self, folder: str) -> list[Path]:
-        bundle = Path(getattr(sys, "_MEIPASS", ""))
-        return [bundle / folder, Path(sys.executable).resolve().parent / folder]
+    def places(self, folder: str) -> list[str]:
+        exe_dir = os.path.dirname(os.path.realpath(sys.executable))
+        return [os.path.join(getattr(sys, "_MEIPASS", ""), folder), os.path.join(exe_dir, folder)]

@@ -8,8 +8,8 @@ included).  Without an anchor, the ``__main__`` script's folder is used.
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
-from pathlib import Path
 
 from ._base import Backend
 
@@ -25,21 +25,22 @@ class Source(Backend):
     def active(self) -> bool:
         return True
 
-    def _base(self) -> Path | None:
+    def _base(self) -> str | None:
         if self.anchor is None:
             main_file = getattr(sys.modules.get("__main__"), "__file__", None)
-            return Path(main_file).resolve().parent if main_file else None
+            return os.path.dirname(os.path.realpath(main_file)) if main_file else None
         try:
             spec = importlib.util.find_spec(self.anchor)
         except (ImportError, ValueError):
             return None
-        if spec is None or not spec.origin or not Path(spec.origin).is_file():
+        if spec is None or not spec.origin or not os.path.isfile(spec.origin):
             return None
-        return Path(spec.origin).resolve().parent
+        return os.path.dirname(os.path.realpath(spec.origin))
 
-    def places(self, folder: str) -> list[Path]:
+    def places(self, folder: str) -> list[str]:
         base = self._base()
         if base is None:
             return []
         # the package itself, its parent (src/), and the project root above src/
-        return [base / folder, base.parent / folder, base.parent.parent / folder]
+        parent = os.path.dirname(base)
+        return [os.path.join(d, folder) for d in (base, parent, os.path.dirname(parent))]

@@ -1,0 +1,78 @@
+"""The one call an application makes on start-up: make this file current.
+
+When the file is already current — the common case — the answer comes from the
+bundle's heads file and one row of the database, read with the standard library:
+neither Alembic, SQLAlchemy nor any revision file is imported.  Only a file that
+needs work pays for them, through :meth:`Migrator.upgrade`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from . import _locate, _sqlitefile
+from ._names import HEADS_NAME
+from ._report import Report
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ._migrator import ProgressCallback
+    from ._session import DB
+
+
+def _bundled_heads(location: str) -> tuple[str, ...] | None:
+    try:
+        with open(os.path.join(location, HEADS_NAME), encoding="utf-8") as fh:
+            heads = tuple(sorted(line.strip() for line in fh if line.strip()))
+    except OSError:
+        return None
+    return heads or None
+
+
+def ensure_current(
+    db: DB,
+    *,
+    folder: str = "migrations",
+    anchor: str | None = None,
+    scripts: str | os.PathLike[str] | None = None,
+    progress: ProgressCallback | None = None,
+    timeout: float = 30.0,
+    **options: Any,
+) -> Report:
+    """Make ``db`` current with the application's bundled migrations; fast when it is.
+
+    The migrations are found as :func:`locate_migrations` finds them.  If the
+    bundle records its heads (every build made with :mod:`frozen_alembic.build`
+    does) and the file is at them, nothing else happens.  Otherwise this is
+    ``Migrator.locate(...).upgrade(db, progress=progress)``, with all of its
+    guarantees: lock, backup, one transaction.
+
+    :param db: the database file (an ``Engine`` or ``Connection`` takes the full route).
+    :param folder: the bundled folder's name.
+    :param anchor: the application's top-level package, for source runs.
+    :param scripts: an explicit script directory, which wins over everything.
+    :param progress: called before each revision and once at the end.
+    :param timeout: seconds to wait for another process's lock.
+    :param options: further :class:`Migrator` options (``backup_dir``, ...).
+    :return: a :class:`Report`; ``report.changed`` is ``False`` when nothing was done.
+    :raises DatabaseNotFound: no file at the path (use :meth:`Migrator.create`).
+    :raises DatabaseTooNew: a newer release wrote the file.
+    :raises MigrationFailed: a migration failed; the file is unchanged.
+    """
+    location = _locate.find(folder, anchor, scripts)
+    heads = _bundled_heads(location)
+    if heads is not None and isinstance(db, (str, os.PathLike)):
+        _sqlitefile.check_file(db, write=False)
+        conn = _sqlitefile.connect(db, write=False, timeout=timeout)
+        try:
+            current = _sqlitefile.read_versions(conn) or ()
+        finally:
+            conn.close()
+        if current == heads:
+            return Report(current, current, (), db)
+    from ._migrator import Migrator
+
+    migrator = Migrator.locate(folder, anchor=anchor, path=scripts, timeout=timeout, **options)
+    return migrator.upgrade(db, progress=progress)
