@@ -22,12 +22,36 @@ if TYPE_CHECKING:
     from ._session import DB
 
 
-def _bundled_heads(location: str) -> tuple[str, ...] | None:
+def versions_fingerprint(location: str) -> str:
+    """The number and a CRC-32 of the file names in ``location/versions``.
+
+    Recorded by the build beside the heads, it tells the start-up check that the
+    folder still holds the revisions the heads were computed from: a planted or
+    deleted revision sends it down the full route (which checks every file).
+    """
+    import zlib
+
+    names = sorted(n for n in os.listdir(os.path.join(location, "versions")) if n != "__pycache__")
+    crc = zlib.crc32("\n".join(names).encode())
+    return f"{len(names)} {crc}"
+
+
+def write_heads(location: str, heads: tuple[str, ...]) -> None:
+    """Write the heads file of a bundle (build time)."""
+    with open(os.path.join(location, HEADS_NAME), "w", encoding="utf-8") as fh:
+        fh.write(f"heads {' '.join(heads)}\nversions {versions_fingerprint(location)}\n")
+
+
+def bundled_heads(location: str) -> tuple[str, ...] | None:
+    """The heads recorded in the bundle, or ``None`` if absent or stale."""
     try:
         with open(os.path.join(location, HEADS_NAME), encoding="utf-8") as fh:
-            heads = tuple(sorted(line.strip() for line in fh if line.strip()))
-    except OSError:
+            fields = dict(line.rstrip("\n").split(" ", 1) for line in fh if " " in line)
+        if fields.get("versions") != versions_fingerprint(location):
+            return None
+    except (OSError, ValueError):
         return None
+    heads = tuple(sorted(fields.get("heads", "").split()))
     return heads or None
 
 
@@ -62,7 +86,7 @@ def ensure_current(
     :raises MigrationFailed: a migration failed; the file is unchanged.
     """
     location = _locate.find(folder, anchor, scripts)
-    heads = _bundled_heads(location)
+    heads = bundled_heads(location)
     if heads is not None and isinstance(db, (str, os.PathLike)):
         _sqlitefile.check_file(db, write=False)
         conn = _sqlitefile.connect(db, write=False, timeout=timeout)
