@@ -131,10 +131,11 @@ def test_freezer_options(tmp_path: Path) -> None:
     cx = cx_freeze_options(REFERENCE_SCRIPTS, stage_dir=tmp_path / "cx", target="db_scripts")
     assert cx["include_files"] == [(str((tmp_path / "cx" / "db_scripts").resolve()), "db_scripts")]
     assert "notekeeper.models" in cx["includes"]
-    assert "alembic" in cx["packages"]
-    merged = merge_options({"packages": ["notekeeper", "alembic"], "excludes": ["tkinter"]}, cx)
-    assert merged["packages"].count("alembic") == 1
-    assert merged["excludes"] == ["tkinter"]
+    assert "alembic.ddl" in cx["packages"]
+    assert "alembic.testing" in cx["excludes"]
+    merged = merge_options({"packages": ["notekeeper", "alembic.ddl"], "excludes": ["tkinter"]}, cx)
+    assert merged["packages"].count("alembic.ddl") == 1
+    assert merged["excludes"][:2] == ["tkinter", "alembic.testing"]
 
     pyi = pyinstaller_options(REFERENCE_SCRIPTS, stage_dir=tmp_path / "pyi")
     assert pyi["datas"] == [(str((tmp_path / "pyi" / "migrations").resolve()), "migrations")]
