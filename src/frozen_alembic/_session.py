@@ -165,13 +165,17 @@ def write_transaction(session: Session) -> Iterator[None]:
     _pragma(raw, "PRAGMA foreign_keys=OFF")
     try:
         with conn.begin():
-            try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            except OperationalError as err:
-                raise _sqlitefile.translate(err.orig, session.path) from err  # type: ignore[arg-type]
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
             before = _fk_violations(raw)
             yield
             _check_before_commit(raw, before, session.path)
+    except OperationalError as err:
+        # BEGIN IMMEDIATE, or the COMMIT (which waits for readers in rollback-journal
+        # mode), ran out of time: the lock is another program's, nothing was changed.
+        translated = _sqlitefile.translate(err.orig, session.path)  # type: ignore[arg-type]
+        if translated is err.orig:
+            raise
+        raise translated from err
     finally:
         if raw.in_transaction:  # a failed commit can leave SQLite's transaction open
             raw.rollback()
