@@ -80,6 +80,12 @@ def fsync(path: Path) -> None:
         os.close(fd)
 
 
+def _remove_database(path: Path) -> None:
+    """Remove a database file and the journal files SQLite may have left beside it."""
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+
+
 def _copy(source: Path, target: Path, timeout: float) -> None:
     """Copy ``source`` to a new file ``target`` through the backup API, with a deadline."""
     deadline = time.monotonic() + timeout
@@ -96,14 +102,14 @@ def _copy(source: Path, target: Path, timeout: float) -> None:
         finally:
             dst.close()
     except _Deadline:
-        target.unlink(missing_ok=True)
+        _remove_database(target)
         msg = (
             f"Could not back up {source} within {timeout:g} s: another program keeps it "
             "locked. Close it there and try again."
         )
         raise DatabaseBusy(msg, source) from None
     except sqlite3.Error as err:
-        target.unlink(missing_ok=True)
+        _remove_database(target)
         msg = f"Could not back up {source} to {target}: {err}. Nothing was changed."
         raise BackupFailed(msg, source) from err
     finally:
@@ -128,7 +134,8 @@ def take(path: Path, folder: Path | None, label: str, *, timeout: float) -> Path
     except OSError as err:
         msg = f"Cannot make the backup folder {folder}: {err}. Nothing was changed."
         raise BackupFailed(msg, path) from err
-    for stale in folder.glob(f"{_glob_escape(path.name)}.*.bak.partial"):
+    # ".partial" and SQLite's own files beside it ("-journal", "-wal", "-shm").
+    for stale in folder.glob(f"{_glob_escape(path.name)}.*.bak.partial*"):
         stale.unlink(missing_ok=True)
     label = re.sub(r"[^\w+-]", "_", label) or "none"
     second = time.strftime(_STAMP_FORMAT)
