@@ -110,7 +110,7 @@ def test_mixed_sources_and_legacy_bytecode_are_refused(scripts: Path) -> None:
     py_compile.compile(str(last), cfile=str(last.with_suffix(".pyc")), doraise=True)
     last.unlink()
     with pytest.raises(ScriptsError, match=r"0006_attachments\.pyc"):
-        Migrator(scripts)
+        Migrator(scripts).heads()
 
 
 def test_bytecode_for_another_python_is_refused(scripts: Path) -> None:
@@ -122,7 +122,7 @@ def test_bytecode_for_another_python_is_refused(scripts: Path) -> None:
     for pyc in cache.glob("*.pyc"):
         pyc.rename(pyc.with_name(pyc.name.replace(tag, "cpython-27")))
     with pytest.raises(ScriptsError, match="another Python"):
-        Migrator(scripts)
+        Migrator(scripts).heads()
 
 
 def test_bytecode_only_copy_of_the_reference_scripts_has_the_same_history(

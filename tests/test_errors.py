@@ -77,7 +77,7 @@ def test_missing_script_directory(tmp_path: Path) -> None:
 def test_script_directory_without_revisions(tmp_path: Path) -> None:
     (tmp_path / "versions").mkdir(parents=True)
     with pytest.raises(ScriptsError, match="contains no revision files"):
-        Migrator(tmp_path)
+        Migrator(tmp_path).heads()
 
 
 def test_missing_database_is_not_created(migrator: Migrator, tmp_path: Path) -> None:

@@ -72,9 +72,10 @@ def __getattr__(name: str) -> object:
     if module_name is None:
         msg = f"module {__name__!r} has no attribute {name!r}"
         raise AttributeError(msg)
-    from importlib import import_module
-
-    value = getattr(import_module(f"{__name__}.{module_name}"), name)
+    # __import__ rather than importlib.import_module: importing importlib (and, through
+    # it, warnings) would cost the start-up check more than it saves in lines.
+    module = __import__(f"{__name__}.{module_name}", fromlist=[name])
+    value = getattr(module, name)
     globals()[name] = value
     return value
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from . import _backup, _sqlitefile
 from ._exceptions import (
@@ -20,20 +18,24 @@ from ._exceptions import (
 )
 from ._report import Progress, Report
 from ._scripts import Revision, Scripts, no_bytecode_writes
-from ._session import DB, Session, as_path, open_session, write_transaction
+from ._session import Session, as_path, open_session, write_transaction
 from ._status import State, Status, classify
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from typing import Any
+
     from alembic.operations import Operations
     from alembic.runtime.migration import MigrationContext
     from sqlalchemy import MetaData
 
+    from ._session import DB
 
-ProgressCallback = Callable[[Progress], None]
+    ProgressCallback = Callable[[Progress], None]
 
-
-# Given the database's current revisions, the steps Alembic should run.
-_Plan = Callable[[tuple[str, ...]], Sequence[Any]]
+    # Given the database's current revisions, the steps Alembic should run.
+    _Plan = Callable[[tuple[str, ...]], Sequence[Any]]
 
 
 class Migrator:
@@ -74,7 +76,7 @@ class Migrator:
         self._timeout = timeout
         self._backup_dir = Path(backup_dir) if backup_dir is not None else None
         self._keep_backups = keep_backups
-        self._template_db: sqlite3.Connection | None = None
+        self._template_bytes: bytes | None = None
 
     @classmethod
     def locate(
@@ -282,20 +284,20 @@ class Migrator:
         template = self._template()
         if template is not None:
             heads = self._scripts.heads
-            return _create_file(path, lambda tmp: _copy_template(template, tmp, heads))
+            return _create_file(path, lambda tmp: _write_template(template, tmp, heads))
         report = _create_file(path, self._create_in_new_file)
-        self._template_db = _load_database(path)  # the next create() is a copy
+        self._template_bytes = _snapshot(path)  # the next create() is a copy
         return report
 
-    def _template(self) -> sqlite3.Connection | None:
-        """An in-memory database at the heads to copy, if one is at hand.
+    def _template(self) -> bytes | None:
+        """The bytes of an empty database at the heads, if they are at hand.
 
-        It comes from the bundle's template (checked against the manifest's hash
+        They come from the bundle's template (checked against the manifest's hash
         and heads) or from this Migrator's first :meth:`create`.
         """
-        if self._template_db is None and self._scripts.manifest is not None:
-            self._template_db = _bundled_template(self._scripts)
-        return self._template_db
+        if self._template_bytes is None and self._scripts.manifest is not None:
+            self._template_bytes = _bundled_template(self._scripts)
+        return self._template_bytes
 
     def _create_in_new_file(self, path: DB) -> Report:
         # Writing a pragma gives the empty temporary file its SQLite header.
@@ -495,19 +497,17 @@ def _unversioned(status: Status, session: Session) -> UnversionedDatabase:
     return UnversionedDatabase(msg, status.path, tables)
 
 
-def _load_database(path: Path) -> sqlite3.Connection:
-    """A private in-memory copy of the database file at ``path``."""
-    memory = sqlite3.connect(":memory:", check_same_thread=False)
-    source = _sqlitefile.connect(path, write=False, timeout=30.0)
+def _snapshot(path: Path) -> bytes:
+    """A consistent copy of the database file at ``path``, as bytes."""
+    conn = _sqlitefile.connect(path, write=False, timeout=30.0)
     try:
-        source.backup(memory)
+        return conn.serialize()
     finally:
-        source.close()
-    return memory
+        conn.close()
 
 
-def _bundled_template(scripts: Scripts) -> sqlite3.Connection | None:
-    """The bundle's template database, in memory, if it matches the manifest.
+def _bundled_template(scripts: Scripts) -> bytes | None:
+    """The bundle's template database, if it matches the manifest.
 
     Anything amiss (no template, another hash, other heads) gives ``None``, and
     :meth:`Migrator.create` takes the full route instead: never a wrong answer.
@@ -519,43 +519,44 @@ def _bundled_template(scripts: Scripts) -> sqlite3.Connection | None:
     files = manifest.get("files")
     if not isinstance(name, str) or not isinstance(files, dict):
         return None
+    if manifest.get("template_heads") != list(scripts.heads):
+        return None
     try:
         data = (scripts.location / name).read_bytes()
     except OSError:
         return None
     if hashlib.sha256(data).hexdigest() != files.get(name):
         return None
-    memory = sqlite3.connect(":memory:", check_same_thread=False)
+    check = sqlite3.connect(":memory:")
     try:
-        memory.deserialize(data)
-        if _sqlitefile.read_versions(memory) != scripts.heads:
-            memory.close()
-            return None
+        check.deserialize(data)
+        found = tuple(
+            sorted(r[0] for r in check.execute("SELECT version_num FROM alembic_version"))
+        )
     except sqlite3.Error:
-        memory.close()
         return None
-    return memory
-
-
-def _copy_template(template: sqlite3.Connection, tmp: DB, heads: tuple[str, ...]) -> Report:
-    target = sqlite3.connect(tmp, isolation_level=None)  # type: ignore[arg-type]
-    try:
-        template.backup(target)
     finally:
-        target.close()
-    return Report((), heads, (), tmp)  # type: ignore[arg-type]
+        check.close()
+    return data if found == scripts.heads else None
 
 
-def _create_file(path: Path, fill: Callable[[DB], Report]) -> Report:
-    """Build a new database at ``path`` via a temporary file; never overwrite."""
-    import tempfile
+def _write_template(template: bytes, tmp: Path, heads: tuple[str, ...]) -> Report:
+    with open(tmp, "wb") as fh:
+        fh.write(template)
+    return Report((), heads, (), tmp)
 
+
+def _create_file(path: Path, fill: Callable[[Path], Report]) -> Report:
+    """Build a new database at ``path`` via a temporary file; never overwrite.
+
+    ``fill`` writes the temporary file; it is then fsynced and hard-linked to
+    ``path``, which fails (rather than replaces) if ``path`` appeared meanwhile.
+    """
     if path.exists():
         msg = f"{path} already exists; create() makes new files only. Use upgrade() for it."
         raise DatabaseExists(msg, path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".creating", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = path.with_name(f".{path.name}.{os.urandom(6).hex()}.creating")
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
         report = fill(tmp)
         _backup.fsync(tmp)

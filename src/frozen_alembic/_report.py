@@ -13,7 +13,26 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-class Progress:
+class Record:
+    """Base of the small value classes: ``repr`` and equality from ``__slots__``."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+
+class Progress(Record):
     """One progress report, for a dialog or a log line.
 
     :ivar done: steps finished so far.
@@ -22,19 +41,13 @@ class Progress:
     :ivar message: a short human-readable sentence.
     """
 
-    __slots__ = ("done", "message", "revision", "total")
+    __slots__ = ("done", "total", "revision", "message")  # noqa: RUF023  (repr order)
 
     def __init__(self, done: int, total: int, revision: str | None, message: str) -> None:
         self.done = done
         self.total = total
         self.revision = revision
         self.message = message
-
-    def __repr__(self) -> str:
-        return (
-            f"Progress(done={self.done}, total={self.total}, "
-            f"revision={self.revision!r}, message={self.message!r})"
-        )
 
 
 class Report:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from . import _manifest
 from ._exceptions import ScriptsError, ScriptsNotFound
 from ._names import MANIFEST_NAME
+from ._report import Record
+
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -35,8 +36,7 @@ def no_bytecode_writes() -> Iterator[None]:
         sys.dont_write_bytecode = saved
 
 
-@dataclass(frozen=True)
-class Revision:
+class Revision(Record):
     """One migration script, as :meth:`Migrator.history` lists it.
 
     :ivar id: the revision identifier.
@@ -46,11 +46,16 @@ class Revision:
     :ivar is_head: whether no other revision follows it.
     """
 
-    id: str
-    down_revisions: tuple[str, ...]
-    doc: str
-    path: Path
-    is_head: bool
+    __slots__ = ("id", "down_revisions", "doc", "path", "is_head")  # noqa: RUF023  (repr order)
+
+    def __init__(
+        self, id: str, down_revisions: tuple[str, ...], doc: str, path: Path, is_head: bool
+    ) -> None:
+        self.id = id
+        self.down_revisions = down_revisions
+        self.doc = doc
+        self.path = path
+        self.is_head = is_head
 
 
 def _layout(versions: Path) -> bool:
@@ -125,7 +130,11 @@ class Scripts:
             )
             raise ScriptsError(msg)
         self._verified = False
-        self.sourceless = _layout(location / "versions")
+
+    @cached_property
+    def sourceless(self) -> bool:
+        """Whether the revisions are bytecode only (decided when code is first loaded)."""
+        return _layout(self.location / "versions")
 
     def verify(self) -> None:
         """Check the files against the manifest (once); called before any code loads.

@@ -11,29 +11,32 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union
 
 from . import _sqlitefile
 from ._exceptions import DatabaseError, MigrationFailed
 
+TYPE_CHECKING = False
+
 if TYPE_CHECKING:
     import sqlite3
     from collections.abc import Iterator
+    from typing import Any
 
     from sqlalchemy.engine import Connection, Engine
 
-DB = Union[str, "os.PathLike[str]", "Engine", "Connection"]
-"""What the verbs accept as a database: a file path, an Engine or a Connection."""
+    DB = str | os.PathLike[str] | Engine | Connection
+    """What the verbs accept as a database: a file path, an Engine or a Connection."""
 
 
-@dataclass
 class Session:
     """A SQLAlchemy connection to one SQLite database, with what we know of it."""
 
-    connection: Connection
-    path: Path | None
+    __slots__ = ("connection", "path")
+
+    def __init__(self, connection: Connection, path: Path | None) -> None:
+        self.connection = connection
+        self.path = path
 
     @property
     def dbapi(self) -> sqlite3.Connection:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+
+from ._report import Record
+
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -25,8 +27,7 @@ class State(enum.Enum):
     """Has no tables at all: :meth:`Migrator.upgrade` builds the whole schema."""
 
 
-@dataclass(frozen=True)
-class Status:
+class Status(Record):
     """The answer of :meth:`Migrator.status`.
 
     :ivar state: one of :class:`State`.
@@ -36,11 +37,21 @@ class Status:
     :ivar path: the database file, or ``None`` for an engine or connection.
     """
 
-    state: State
-    current: tuple[str, ...]
-    heads: tuple[str, ...]
-    pending: tuple[str, ...]
-    path: Path | None = None
+    __slots__ = ("state", "current", "heads", "pending", "path")  # noqa: RUF023  (repr order)
+
+    def __init__(
+        self,
+        state: State,
+        current: tuple[str, ...],
+        heads: tuple[str, ...],
+        pending: tuple[str, ...],
+        path: Path | None = None,
+    ) -> None:
+        self.state = state
+        self.current = current
+        self.heads = heads
+        self.pending = pending
+        self.path = path
 
     @property
     def is_current(self) -> bool:
