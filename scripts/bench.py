@@ -1,0 +1,1064 @@
+"""Benchmarks of frozen-alembic against plain Alembic and the floor; see scripts/bench.
+
+One run generates realistic Alembic script directories (10, 100 and 1000 linear
+revisions, see ``benchgen.py``), stages a bundle of each with
+``frozen_alembic.build.stage`` and prints Markdown tables of medians and ratios:
+
+1. the start-up check on an already-current file, as a whole process and in
+   process: ``ensure_current`` against the floor (one ``sqlite3`` read of the
+   version row) and against Alembic's no-op ``command.upgrade``;
+2. creating a new database at head: ``Migrator.create`` (a copy of the bundled
+   template) against a plain file copy, Alembic's full chain and
+   ``metadata.create_all`` + stamp;
+3. a safe upgrade (lock, backup, one transaction, checks) of a large file with a
+   table recreate, against Alembic's plain (unsafe) upgrade of the same file.
+
+Contenders always run side by side, alternating (the order rotates every round),
+on a noisy shared machine; the tables give medians, and every ratio is the median
+of the per-round ratios of adjacent runs.  Progress goes to stderr, the report to
+stdout.
+
+Usage: ``scripts/bench [--quick] [--sizes 10,100,1000] [--big-mb 200] [--keep]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gc
+import os
+import platform
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import benchgen
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from alembic.config import Config
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_NAME = "frozen-alembic-template.sqlite"  # frozen_alembic._names.TEMPLATE_NAME
+VERSION_QUERY = "SELECT version_num FROM alembic_version"
+TIMES = "\N{MULTIPLICATION SIGN}"
+MINUS = "\N{MINUS SIGN}"
+
+
+# -- settings ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How much to run; ``--quick`` scales everything down for a smoke run."""
+
+    sizes: tuple[int, ...]
+    process_runs: int  # whole-process rounds (start-up check, create)
+    inprocess_runs: int  # in-process calls of the fast contenders
+    slow_budget: float  # seconds per slow in-process contender (per size)
+    slow_max_runs: int
+    big_mb: int
+    big_runs: int
+    sections: tuple[str, ...]
+    tmp: Path | None
+    keep: bool
+    pyc: bool  # cache bytecode (as an installed or frozen app has its .pyc files)
+
+
+def parse_args(argv: Sequence[str] | None) -> Settings:
+    parser = argparse.ArgumentParser(
+        prog="scripts/bench", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="N=10,100, fewer runs, 20 MB file")
+    parser.add_argument("--sizes", help="revision counts, comma-separated (default 10,100,1000)")
+    parser.add_argument("--big-mb", type=int, help="size of the large file (default 200, quick 20)")
+    parser.add_argument(
+        "--sections",
+        default="startup,create,upgrade",
+        help="which benchmarks to run (default: startup,create,upgrade)",
+    )
+    parser.add_argument("--tmp", type=Path, help="where to make the temporary folder")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--no-pyc",
+        action="store_true",
+        help="compile every module that has no cached bytecode at every start "
+        "(default: cache bytecode under the temporary folder, as an installed app has it)",
+    )
+    args = parser.parse_args(argv)
+    sizes: tuple[int, ...] = (10, 100) if args.quick else (10, 100, 1000)
+    if args.sizes:
+        sizes = tuple(int(s) for s in args.sizes.split(",") if s.strip())
+    sections = tuple(s.strip() for s in args.sections.split(",") if s.strip())
+    unknown = set(sections) - {"startup", "create", "upgrade"}
+    if unknown:
+        parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
+    return Settings(
+        sizes=sizes,
+        process_runs=7 if args.quick else 31,
+        inprocess_runs=60 if args.quick else 300,
+        slow_budget=4.0 if args.quick else 20.0,
+        slow_max_runs=2 if args.quick else 5,
+        big_mb=args.big_mb or (20 if args.quick else 200),
+        big_runs=2 if args.quick else 3,
+        sections=sections,
+        tmp=args.tmp,
+        keep=args.keep,
+        pyc=not args.no_pyc,
+    )
+
+
+# -- measuring -----------------------------------------------------------------------
+
+
+@dataclass
+class Contender:
+    """One thing to time: ``fn`` runs it once and returns the seconds it took.
+
+    ``fn`` does its own untimed set-up and clean-up around the timed part.  It runs
+    at most ``runs`` times, and stops early (after ``min_runs``) once another run
+    would take its total past ``budget`` seconds.
+    """
+
+    name: str
+    fn: Callable[[], float]
+    runs: int
+    budget: float | None = None
+    min_runs: int = 1
+    times: list[float] = field(default_factory=list)
+
+    def wants_more(self) -> bool:
+        if len(self.times) >= self.runs:
+            return False
+        if self.budget is None or len(self.times) < self.min_runs:
+            return True
+        return sum(self.times) + statistics.median(self.times) <= self.budget
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+
+def alternate(contenders: Sequence[Contender], *, warmup: int = 0) -> dict[str, Contender]:
+    """Run the contenders in rounds, rotating their order each round, until all are done."""
+    for contender in contenders:
+        for _ in range(warmup):
+            contender.fn()
+    rnd = 0
+    while True:
+        active = [c for c in contenders if c.wants_more()]
+        if not active:
+            break
+        shift = rnd % len(active)
+        for contender in active[shift:] + active[:shift]:
+            contender.times.append(contender.fn())
+        rnd += 1
+    return {c.name: c for c in contenders}
+
+
+def paired_ratio(a: Contender, b: Contender) -> float:
+    """The median of ``a/b`` over runs made in the same round (side by side)."""
+    pairs = [x / y for x, y in zip(a.times, b.times, strict=False)]
+    return statistics.median(pairs)
+
+
+def timed(fn: Callable[[], object]) -> float:
+    """Seconds ``fn()`` takes, with the garbage collector off (as :mod:`timeit` does)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        fn()
+        return time.perf_counter() - start
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+class Processes:
+    """Whole-process runs: ``sys.executable -c CODE``, normal start-up, from an empty cwd."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+        cwd.mkdir(parents=True, exist_ok=True)
+
+    def run(self, code: str) -> float:
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=self.cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+        elapsed = time.perf_counter() - start
+        if proc.returncode != 0:
+            msg = f"benchmark process failed ({proc.returncode}):\n{code}\n{proc.stderr}"
+            raise RuntimeError(msg)
+        return elapsed
+
+    def modules(self, code: str) -> str:
+        """Run ``code`` once more and say what it imported: module count, Alembic or not."""
+        probe = (
+            f"{code}\nimport sys\n"
+            "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'alembic', 'sqlalchemy'})\n"
+            "print(len(sys.modules), ','.join(heavy) or '-')"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", probe],
+            cwd=self.cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        return f"{out[0]} modules" + (f" (incl. {out[1]})" if out[1] != "-" else "")
+
+    def timer(self, code: str, before: Callable[[], object] | None = None) -> Callable[[], float]:
+        def run() -> float:
+            if before is not None:
+                before()
+            return self.run(code)
+
+        return run
+
+
+def fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_db(path: Path) -> None:
+    """Delete a database file, its journals and its backups."""
+    for candidate in [
+        path,
+        *path.parent.glob(f"{path.name}-*"),
+        *path.parent.glob(f"{path.name}.*.bak*"),
+        *path.parent.glob(f".{path.name}.*"),
+    ]:
+        candidate.unlink(missing_ok=True)
+
+
+def set_bytecode(base: Path, cache: bool) -> str:
+    """Make bytecode caching explicit, for this process and the ones it starts.
+
+    An installed or frozen application has compiled bytecode for every module.  An
+    editable install run with ``PYTHONDONTWRITEBYTECODE=1`` has none for
+    ``frozen_alembic`` and recompiles it at every start, which is not what users see.
+    With ``cache``, bytecode goes to a mirror tree in the temporary folder
+    (``PYTHONPYCACHEPREFIX``), so nothing is written into the source tree; the
+    warm-up runs compile it.
+
+    :return: a line for the report.
+    """
+    inherited = os.environ.get("PYTHONDONTWRITEBYTECODE")
+    if cache:
+        prefix = str(base / "pycache")
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+        os.environ["PYTHONPYCACHEPREFIX"] = prefix
+        sys.pycache_prefix = prefix
+        sys.dont_write_bytecode = False
+        how = "cached (`PYTHONPYCACHEPREFIX` in the temporary folder, compiled by the warm-ups)"
+    else:
+        os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+        sys.dont_write_bytecode = True
+        how = "not written (`--no-pyc`): modules without cached bytecode compile at every start"
+    if inherited:
+        how += "; the caller had set `PYTHONDONTWRITEBYTECODE`"
+    return how
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# -- formatting ----------------------------------------------------------------------
+
+
+def fmt_time(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} µs"
+    if seconds < 1:
+        value = seconds * 1e3
+        return (
+            f"{value:.2f} ms"
+            if value < 10
+            else f"{value:.1f} ms"
+            if value < 100
+            else f"{value:.0f} ms"
+        )
+    return f"{seconds:.2f} s"
+
+
+def fmt_ratio(ratio: float) -> str:
+    if ratio < 10:
+        return f"{ratio:.2f}{TIMES}"
+    if ratio < 100:
+        return f"{ratio:.1f}{TIMES}"
+    return f"{ratio:,.0f}{TIMES}"
+
+
+def goal(ratio: float, limit: float) -> str:
+    return f"{fmt_ratio(ratio)} {'✓' if ratio <= limit else '✗'}"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str = "") -> str:
+    align = align or "r" * len(headers)
+    rule = ["---:" if a == "r" else ":---" for a in align]
+    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(rule) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def emit(text: str = "") -> None:
+    print(text, flush=True)
+
+
+# -- fixtures ------------------------------------------------------------------------
+
+
+@dataclass
+class Fixture:
+    """One generated history: its source directory, its bundle and a current file."""
+
+    n: int
+    src: Path  # the generated script directory (env.py, no manifest, no template)
+    bundle: Path  # staged by frozen_alembic.build.stage (heads, template, manifest)
+    head: str
+    db: Path  # made by Migrator(bundle).create: already current
+    alembic_db: Path  # a copy of it, for Alembic's no-op upgrade
+    stage_seconds: float
+
+    @property
+    def template(self) -> Path:
+        return self.bundle / TEMPLATE_NAME
+
+
+def make_fixture(base: Path, n: int) -> Fixture:
+    from frozen_alembic import Migrator
+    from frozen_alembic.build import stage
+
+    folder = base / f"n{n}"
+    src = folder / "src" / "migrations"
+    revisions = benchgen.generate(src, n)
+    start = time.perf_counter()
+    staged = stage(src, stage_dir=folder / "stage")
+    stage_seconds = time.perf_counter() - start
+    db = folder / "current.db"
+    Migrator(staged.folder).create(db)
+    alembic_db = folder / "current-alembic.db"
+    shutil.copyfile(db, alembic_db)
+    assert staged.heads == (revisions[-1],)
+    return Fixture(n, src, staged.folder, revisions[-1], db, alembic_db, stage_seconds)
+
+
+def alembic_config(script_location: Path, db: Path) -> Config:
+    """An in-memory Alembic ``Config``: no ``alembic.ini``, as an application would make it."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(script_location))
+    config.set_main_option("sqlalchemy.url", f"sqlite:///{db}")
+    return config
+
+
+def alembic_upgrade(script_location: Path, db: Path, target: str = "head") -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(script_location, db), target)
+
+
+def read_version(db: Path) -> tuple[str, ...]:
+    conn = sqlite3.connect(db)
+    try:
+        return tuple(sorted(str(r[0]) for r in conn.execute(VERSION_QUERY)))
+    finally:
+        conn.close()
+
+
+# -- 1. the start-up check -----------------------------------------------------------
+
+
+STARTUP_CODE = {
+    "pass": "pass",
+    "floor": (
+        "import sqlite3\n"
+        "c = sqlite3.connect({db!r})\n"
+        'c.execute("SELECT version_num FROM alembic_version").fetchall()'
+    ),
+    "ours": "import frozen_alembic\nfrozen_alembic.ensure_current({db!r}, scripts={bundle!r})",
+    "alembic": (
+        "from alembic import command\n"
+        "from alembic.config import Config\n"
+        "cfg = Config()\n"
+        'cfg.set_main_option("script_location", {src!r})\n'
+        'cfg.set_main_option("sqlalchemy.url", "sqlite:///" + {alembic_db!r})\n'
+        'command.upgrade(cfg, "head")'
+    ),
+}
+
+
+@dataclass
+class StartupResult:
+    n: int
+    process: dict[str, Contender]
+    inproc: dict[str, Contender]
+    modules: dict[str, str]
+
+
+def bench_startup(fx: Fixture, settings: Settings, procs: Processes) -> StartupResult:
+    paths = {
+        "db": str(fx.db),
+        "bundle": str(fx.bundle),
+        "src": str(fx.src),
+        "alembic_db": str(fx.alembic_db),
+    }
+    log(f"N={fx.n}: start-up check, whole process ({settings.process_runs} rounds)")
+    process = alternate(
+        [
+            Contender(
+                name,
+                procs.timer(code.format(**paths)),
+                settings.process_runs,
+                budget=settings.slow_budget if name == "alembic" else None,
+                min_runs=5,
+            )
+            for name, code in STARTUP_CODE.items()
+        ],
+        warmup=2,
+    )
+    for path in (fx.db, fx.alembic_db):
+        assert read_version(path) == (fx.head,), f"{path} changed"
+    modules = {name: procs.modules(code.format(**paths)) for name, code in STARTUP_CODE.items()}
+
+    log(f"N={fx.n}: start-up check, in process")
+    from frozen_alembic import ensure_current
+
+    db, bundle = str(fx.db), str(fx.bundle)
+
+    def ours() -> object:
+        return ensure_current(db, scripts=bundle)
+
+    def floor() -> object:
+        conn = sqlite3.connect(db)
+        rows = conn.execute(VERSION_QUERY).fetchall()
+        conn.close()
+        return rows
+
+    def alembic() -> None:
+        alembic_upgrade(fx.src, fx.alembic_db)
+
+    assert not ensure_current(db, scripts=bundle).changed
+    runs = settings.inprocess_runs
+    inproc = alternate(
+        [
+            Contender("ours", lambda: timed(ours), runs),
+            Contender("floor", lambda: timed(floor), runs),
+            Contender(
+                "alembic",
+                lambda: timed(alembic),
+                runs,
+                budget=settings.slow_budget,
+                min_runs=5,
+            ),
+        ],
+        warmup=3,
+    )
+    return StartupResult(fx.n, process, inproc, modules)
+
+
+def report_startup(results: Sequence[StartupResult], settings: Settings) -> None:
+    emit("## 1. Start-up check on an already-current file\n")
+    emit(
+        "The file was made by `Migrator(bundle).create`, so it is at head. "
+        "*ours*: `import frozen_alembic; frozen_alembic.ensure_current(DB, scripts=BUNDLE)`; "
+        "*floor*: `sqlite3.connect(DB).execute('SELECT version_num FROM alembic_version')"
+        ".fetchall()`; *Alembic*: `command.upgrade(cfg, 'head')` with an in-memory `Config` "
+        "and the directory's plain `env.py`, on a copy of the same file (a no-op).\n"
+    )
+    emit(
+        f"**Whole process** (`python -c CODE`, normal start-up, wall time seen by the parent); "
+        f"median of up to {settings.process_runs} alternating rounds after 2 warm-ups "
+        f"(Alembic: at least 5, then ~{settings.slow_budget:g} s):\n"
+    )
+    rows = []
+    for r in results:
+        p = r.process
+        rows.append(
+            [
+                f"{r.n}",
+                fmt_time(p["pass"].median),
+                fmt_time(p["floor"].median),
+                fmt_time(p["ours"].median),
+                fmt_time(p["alembic"].median),
+                fmt_time(p["ours"].median - p["floor"].median),
+                goal(paired_ratio(p["ours"], p["floor"]), 1.3),
+                fmt_ratio(paired_ratio(p["alembic"], p["ours"])),
+                f"{len(p['ours'].times)} / {len(p['alembic'].times)}",
+            ]
+        )
+    emit(
+        table(
+            [
+                "revisions",
+                "`python -c pass`",
+                "floor (sqlite3)",
+                "ours",
+                "Alembic no-op",
+                f"ours {MINUS} floor",
+                f"ours/floor (goal ≤ 1.3{TIMES})",
+                "Alembic/ours",
+                "runs (others/Alembic)",
+            ],
+            rows,
+        )
+    )
+    emit()
+    for r in results:
+        listed = ", ".join(f"{name} {what}" for name, what in r.modules.items())
+        emit(f"- N={r.n}, `sys.modules` at the end of each process: {listed}")
+    emit()
+    emit(
+        "**In process** (after warm-up, garbage collector off while timing, as `timeit`; "
+        "the floor grows with N because SQLite parses the whole schema on a new "
+        "connection's first statement):\n"
+    )
+    rows = []
+    for r in results:
+        q = r.inproc
+        rows.append(
+            [
+                f"{r.n}",
+                fmt_time(q["floor"].median),
+                fmt_time(q["ours"].median),
+                fmt_time(q["alembic"].median),
+                fmt_time(q["ours"].median - q["floor"].median),
+                fmt_ratio(paired_ratio(q["ours"], q["floor"])),
+                fmt_ratio(paired_ratio(q["alembic"], q["ours"])),
+                f"{len(q['ours'].times)} / {len(q['floor'].times)} / {len(q['alembic'].times)}",
+            ]
+        )
+    emit(
+        table(
+            [
+                "revisions",
+                "floor (sqlite3)",
+                "ours",
+                "Alembic no-op",
+                f"ours {MINUS} floor",
+                "ours/floor",
+                "Alembic/ours",
+                "runs (ours/floor/Alembic)",
+            ],
+            rows,
+        )
+    )
+    emit()
+
+
+# -- 2. creating a new database ------------------------------------------------------
+
+
+CREATE_CODE = {
+    "pass": "pass",
+    "copy": (
+        "import os, shutil\n"
+        "shutil.copyfile({template!r}, {new!r})\n"
+        "fd = os.open({new!r}, os.O_RDONLY)\n"
+        "os.fsync(fd)\n"
+        "os.close(fd)"
+    ),
+    "ours": "from frozen_alembic import Migrator\nMigrator({bundle!r}).create({new!r})",
+}
+
+
+@dataclass
+class CreateResult:
+    n: int
+    template_bytes: int
+    tables: int
+    process: dict[str, Contender]
+    inproc: dict[str, Contender]
+    slow: dict[str, Contender]
+    modules: dict[str, str]
+
+
+class NewPaths:
+    """Fresh paths for new databases in one folder; each is removed after its run."""
+
+    def __init__(self, folder: Path, stem: str) -> None:
+        self.folder = folder
+        self.stem = stem
+        self.count = 0
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def __call__(self) -> Path:
+        self.count += 1
+        return self.folder / f"{self.stem}-{self.count}.db"
+
+
+def bench_create(fx: Fixture, settings: Settings, procs: Processes) -> CreateResult:
+    import sqlalchemy as sa
+
+    from frozen_alembic import Migrator
+
+    work = fx.bundle.parent.parent / "create"
+    work.mkdir(parents=True, exist_ok=True)
+    template = fx.template
+    with sqlite3.connect(fx.db) as conn:
+        tables = conn.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name != 'alembic_version'"
+        ).fetchone()[0]
+
+    log(f"N={fx.n}: create, whole process ({settings.process_runs} rounds)")
+    new = work / "process.db"
+    fields = {"template": str(template), "new": str(new), "bundle": str(fx.bundle)}
+
+    def clean_new() -> None:
+        remove_db(new)
+
+    process = alternate(
+        [
+            Contender(
+                name, procs.timer(code.format(**fields), before=clean_new), settings.process_runs
+            )
+            for name, code in CREATE_CODE.items()
+        ],
+        warmup=2,
+    )
+    modules = {}
+    for name, code in CREATE_CODE.items():
+        remove_db(new)
+        modules[name] = procs.modules(code.format(**fields))
+    remove_db(new)
+
+    log(f"N={fx.n}: create, in process")
+    warm = Migrator(fx.bundle)
+    paths = NewPaths(work, "inproc")
+    warm.create(paths())  # loads the template into memory
+
+    def run_and_remove(
+        create: Callable[[Path], object], check: bool = False
+    ) -> Callable[[], float]:
+        def run() -> float:
+            path = paths()
+            elapsed = timed(lambda: create(path))
+            if check:
+                assert read_version(path) == (fx.head,)
+            remove_db(path)
+            return elapsed
+
+        return run
+
+    def copy(path: Path) -> None:
+        shutil.copyfile(template, path)
+        fsync(path)
+
+    runs = settings.inprocess_runs
+    inproc = alternate(
+        [
+            Contender("ours", run_and_remove(warm.create), runs),
+            Contender("ours-new", run_and_remove(lambda p: Migrator(fx.bundle).create(p)), runs),
+            Contender("copy", run_and_remove(copy), runs),
+        ],
+        warmup=3,
+    )
+
+    log(f"N={fx.n}: create, the slow ways (budget {settings.slow_budget:g} s each)")
+    engine = sa.create_engine(f"sqlite:///{fx.db}")
+    metadata = sa.MetaData()
+    metadata.reflect(engine)
+    engine.dispose()
+
+    def create_all(path: Path) -> None:
+        eng = sa.create_engine(f"sqlite:///{path}")
+        metadata.create_all(eng)
+        with eng.begin() as conn:
+            conn.execute(
+                sa.text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": fx.head}
+            )
+        eng.dispose()
+
+    def chain_ours(path: Path) -> None:
+        Migrator(fx.src).create(path)  # no template: runs every revision, one transaction
+
+    def chain_alembic(path: Path) -> None:
+        alembic_upgrade(fx.src, path)
+
+    slow_runs = settings.slow_max_runs
+    budget = settings.slow_budget
+    slow = alternate(
+        [
+            Contender("ours", run_and_remove(warm.create, check=True), slow_runs),
+            Contender(
+                "alembic-chain", run_and_remove(chain_alembic, check=True), slow_runs, budget
+            ),
+            Contender("ours-chain", run_and_remove(chain_ours, check=True), slow_runs, budget),
+            Contender("create_all", run_and_remove(create_all, check=True), slow_runs, budget),
+        ]
+    )
+    return CreateResult(fx.n, template.stat().st_size, tables, process, inproc, slow, modules)
+
+
+def report_create(results: Sequence[CreateResult], settings: Settings) -> None:
+    emit("## 2. Creating a new database at head\n")
+    emit(
+        "*ours*: `Migrator(BUNDLE).create(new)`, which copies the bundled template "
+        "(`frozen-alembic-template.sqlite`, checked against the manifest) into a temporary "
+        "file, **fsyncs it**, and links it into place. "
+        "*copy*: `shutil.copyfile(template, new)` + `os.fsync` of the copy (fsynced too, "
+        "for a fair comparison). *Alembic chain*: `command.upgrade(cfg, 'head')` on a new "
+        "file (every revision, pysqlite defaults). *ours, chain*: `Migrator(SRC).create(new)` "
+        "on a fresh Migrator and a directory without template (every revision, one "
+        "transaction). *create_all + stamp*: a `MetaData` reflected once from a head "
+        "database, `metadata.create_all(engine)` on a new file, then an `INSERT` of the "
+        "head into `alembic_version`.\n"
+    )
+    emit(
+        f"**In process**, median of {settings.inprocess_runs} alternating calls after "
+        "warm-up (each on a new path; deleting the file is not timed):\n"
+    )
+    rows = []
+    for r in results:
+        q = r.inproc
+        rows.append(
+            [
+                f"{r.n}",
+                f"{r.tables}",
+                f"{r.template_bytes / 1024:.0f} KiB",
+                fmt_time(q["copy"].median),
+                fmt_time(q["ours"].median),
+                fmt_time(q["ours-new"].median),
+                goal(paired_ratio(q["ours"], q["copy"]), 2.0),
+                fmt_ratio(paired_ratio(q["ours-new"], q["copy"])),
+            ]
+        )
+    emit(
+        table(
+            [
+                "revisions",
+                "tables",
+                "template",
+                "copy + fsync",
+                "ours (warm Migrator)",
+                "ours (new Migrator each call)",
+                f"ours/copy (goal ≤ 2{TIMES})",
+                "ours new Migrator/copy",
+            ],
+            rows,
+        )
+    )
+    emit()
+    emit(
+        f"**Whole process** (`python -c CODE`; *ours* constructs the Migrator and creates), "
+        f"median of {settings.process_runs} alternating rounds:\n"
+    )
+    rows = []
+    for r in results:
+        p = r.process
+        rows.append(
+            [
+                f"{r.n}",
+                fmt_time(p["pass"].median),
+                fmt_time(p["copy"].median),
+                fmt_time(p["ours"].median),
+                fmt_time(p["ours"].median - p["copy"].median),
+                goal(paired_ratio(p["ours"], p["copy"]), 2.0),
+            ]
+        )
+    emit(
+        table(
+            [
+                "revisions",
+                "`python -c pass`",
+                "copy + fsync",
+                "ours",
+                f"ours {MINUS} copy",
+                f"ours/copy (goal ≤ 2{TIMES})",
+            ],
+            rows,
+        )
+    )
+    emit()
+    for r in results:
+        listed = ", ".join(f"{name} {what}" for name, what in r.modules.items())
+        emit(f"- N={r.n}, `sys.modules` at the end of each process: {listed}")
+    emit()
+    emit(
+        "**Against the slow ways** (in process, alternating rounds; slow contenders "
+        f"stop after {settings.slow_max_runs} runs or ~{settings.slow_budget:g} s):\n"
+    )
+    rows = []
+    for r in results:
+        s = r.slow
+        ours = s["ours"].median
+        rows.append(
+            [
+                f"{r.n}",
+                fmt_time(ours),
+                fmt_time(s["alembic-chain"].median),
+                fmt_time(s["ours-chain"].median),
+                fmt_time(s["create_all"].median),
+                fmt_ratio(s["alembic-chain"].median / ours),
+                fmt_ratio(s["ours-chain"].median / ours),
+                fmt_ratio(s["create_all"].median / ours),
+                " / ".join(
+                    str(len(s[k].times))
+                    for k in ("ours", "alembic-chain", "ours-chain", "create_all")
+                ),
+            ]
+        )
+    emit(
+        table(
+            [
+                "revisions",
+                "ours",
+                "Alembic chain",
+                "ours, chain",
+                "create_all + stamp",
+                "Alembic chain/ours",
+                "ours chain/ours",
+                "create_all/ours",
+                "runs",
+            ],
+            rows,
+        )
+    )
+    emit()
+
+
+# -- 3. a safe upgrade of a large file -----------------------------------------------
+
+
+@dataclass
+class BigResult:
+    size: int
+    rows: int
+    fill_seconds: float
+    runs: dict[str, Contender]
+
+
+def make_big(folder: Path, megabytes: int) -> tuple[Path, Path, int, float]:
+    """A script directory (r1 makes ``big``, r2 recreates it) and a file at r1."""
+    src = folder / "migrations"
+    r1, _r2 = benchgen.generate_big(src)
+    db = folder / "big-r1.db"
+    alembic_upgrade(src, db, r1)
+    rows = megabytes * 1_000_000 // 117  # ~117 bytes per row on disk
+    start = time.perf_counter()
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        conn.execute("BEGIN")
+        conn.execute(
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?) "
+            "INSERT INTO big (payload, n) SELECT hex(randomblob(50)), CAST(x % 100000 AS TEXT) "
+            "FROM c",
+            (rows,),
+        )
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    fill = time.perf_counter() - start
+    fsync(db)
+    return src, db, rows, fill
+
+
+def bench_big(base: Path, settings: Settings) -> BigResult:
+    from frozen_alembic import Migrator
+
+    folder = base / "big"
+    log(f"large file: making a ~{settings.big_mb} MB file at r1")
+    src, original, rows, fill = make_big(folder, settings.big_mb)
+    size = original.stat().st_size
+    head = "b16f00000002"
+    copy = folder / "work" / "big.db"
+    copy.parent.mkdir()
+
+    def fresh_copy() -> None:
+        remove_db(copy)
+        shutil.copyfile(original, copy)
+        fsync(copy)
+        os.sync()
+
+    def measured(upgrade: Callable[[Path], object]) -> Callable[[], float]:
+        def run() -> float:
+            fresh_copy()
+            elapsed = timed(lambda: upgrade(copy))
+            conn = sqlite3.connect(copy)
+            try:
+                version = conn.execute(VERSION_QUERY).fetchall()
+                kind = conn.execute("SELECT typeof(n) FROM big LIMIT 1").fetchone()
+            finally:
+                conn.close()
+            assert version == [(head,)], version
+            assert kind == ("integer",), kind
+            remove_db(copy)
+            log(f"  {fmt_time(elapsed)}")
+            return elapsed
+
+        return run
+
+    log(f"large file: {size / 1e6:.0f} MB, {rows:,} rows; {settings.big_runs} runs each")
+    runs = alternate(
+        [
+            Contender("alembic", measured(lambda p: alembic_upgrade(src, p)), settings.big_runs),
+            Contender("ours", measured(lambda p: Migrator(src).upgrade(p)), settings.big_runs),
+            Contender(
+                "ours-nobackup",
+                measured(lambda p: Migrator(src).upgrade(p, backup=False)),
+                settings.big_runs,
+            ),
+        ]
+    )
+    remove_db(copy)
+    return BigResult(size, rows, fill, runs)
+
+
+def report_big(result: BigResult, settings: Settings) -> None:
+    r = result.runs
+    emit("## 3. Safe upgrade of a large file with a table recreate\n")
+    emit(
+        "r1 creates `big(id INTEGER PK, payload TEXT, n TEXT)`; r2 recreates it with "
+        "`batch_alter_table('big', recreate='always')`, `n` TEXT → INTEGER. The file is "
+        f"at r1 with {result.rows:,} rows ({result.size / 1e6:.0f} MB; payload = "
+        "`hex(randomblob(50))`). Each run works on a fresh, fsynced copy (the copy is not "
+        "timed); copies and backups are deleted between runs. *Alembic*: "
+        "`command.upgrade(cfg, 'head')` with a plain `env.py` (pysqlite defaults: no "
+        "backup, no lock before planning, no checks). *ours*: `Migrator(dir).upgrade(copy)` "
+        "= write lock, backup (fsynced), one transaction, "
+        "`foreign_key_check`, `quick_check`. "
+        f"Median of {settings.big_runs} alternating runs each:\n"
+    )
+    emit(
+        table(
+            [
+                "file",
+                "Alembic (unsafe)",
+                "ours (backup)",
+                "ours, `backup=False`",
+                f"ours/Alembic (goal ≤ 1.5{TIMES})",
+                "ours no backup/Alembic",
+                "backup costs",
+            ],
+            [
+                [
+                    f"{result.size / 1e6:.0f} MB",
+                    fmt_time(r["alembic"].median),
+                    fmt_time(r["ours"].median),
+                    fmt_time(r["ours-nobackup"].median),
+                    goal(paired_ratio(r["ours"], r["alembic"]), 1.5),
+                    fmt_ratio(paired_ratio(r["ours-nobackup"], r["alembic"])),
+                    fmt_time(r["ours"].median - r["ours-nobackup"].median),
+                ]
+            ],
+        )
+    )
+    emit()
+    all_runs = ", ".join(
+        f"{name}: " + " ".join(fmt_time(t) for t in c.times) for name, c in r.items()
+    )
+    emit(f"Every run: {all_runs}.\n")
+
+
+# -- main ----------------------------------------------------------------------------
+
+
+def git_revision() -> str:
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return rev + (" (src/ modified)" if dirty else "")
+
+
+def header(settings: Settings, bytecode: str) -> None:
+    import alembic
+    import sqlalchemy
+
+    import frozen_alembic
+
+    emit("# frozen-alembic benchmarks\n")
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    emit(f"- date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}")
+    emit(f"- machine: {platform.platform()}, {os.cpu_count()} CPUs, load average {load}")
+    emit(f"- Python {platform.python_version()} ({platform.python_implementation()})")
+    emit(
+        f"- SQLite {sqlite3.sqlite_version}, alembic {alembic.__version__}, "
+        f"SQLAlchemy {sqlalchemy.__version__}, frozen-alembic {frozen_alembic.__version__} "
+        f"(git {git_revision()})"
+    )
+    emit(
+        f"- runs: whole process up to {settings.process_runs} rounds; in process "
+        f"{settings.inprocess_runs} calls; slow contenders ≤ {settings.slow_max_runs} runs or "
+        f"~{settings.slow_budget:g} s; large file {settings.big_runs} runs each"
+    )
+    emit(f"- bytecode: {bytecode}")
+    emit(
+        "- medians of alternating runs; every ratio is the median of per-round ratios "
+        "(adjacent runs); ✓/✗: goal met or missed\n"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    settings = parse_args(argv)
+    started = time.perf_counter()
+    base = Path(tempfile.mkdtemp(prefix="frozen-alembic-bench-", dir=settings.tmp))
+    log(f"working in {base}")
+    try:
+        header(settings, set_bytecode(base, settings.pyc))
+        procs = Processes(base / "cwd")
+        fixtures = []
+        if {"startup", "create"} & set(settings.sections):
+            for n in settings.sizes:
+                log(f"N={n}: generating and staging")
+                fixtures.append(make_fixture(base, n))
+            emit(
+                "Staging (`frozen_alembic.build.stage`, which runs the chain once for the "
+                "template): "
+                + ", ".join(f"N={fx.n} {fmt_time(fx.stage_seconds)}" for fx in fixtures)
+                + ".\n"
+            )
+        if "startup" in settings.sections:
+            report_startup([bench_startup(fx, settings, procs) for fx in fixtures], settings)
+        if "create" in settings.sections:
+            report_create([bench_create(fx, settings, procs) for fx in fixtures], settings)
+        if "upgrade" in settings.sections:
+            report_big(bench_big(base, settings), settings)
+        load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+        emit(
+            f"Total time {fmt_time(time.perf_counter() - started)}; load average at the end {load}."
+        )
+    finally:
+        if settings.keep:
+            log(f"kept {base}")
+        else:
+            shutil.rmtree(base, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
