@@ -1,0 +1,31 @@
+"""Build-time helpers: bundle the migrations into a frozen application, and check it.
+
+Used from ``setup.py`` (cx_Freeze), a PyInstaller ``.spec`` or a Nuitka command
+line.  Never imported by the running application, and imports no freezer itself.
+"""
+
+from __future__ import annotations
+
+from ._freezers import (
+    cx_freeze_options,
+    merge_options,
+    nuitka_args,
+    pyinstaller_args,
+    pyinstaller_options,
+)
+from ._stage import BuildError, Staged, scan_imports, stage
+from ._verify import VerifyReport, verify_build
+
+__all__ = [
+    "BuildError",
+    "Staged",
+    "VerifyReport",
+    "cx_freeze_options",
+    "merge_options",
+    "nuitka_args",
+    "pyinstaller_args",
+    "pyinstaller_options",
+    "scan_imports",
+    "stage",
+    "verify_build",
+]

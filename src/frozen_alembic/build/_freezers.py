@@ -1,0 +1,132 @@
+"""Options for each freezer: what to bundle and what to import that they cannot see."""
+
+from __future__ import annotations
+
+import os
+
+from ._stage import stage
+
+# Packages to take whole: Alembic loads its DDL implementations and SQLAlchemy its
+# dialects by name.  (frozen_alembic's own lazily imported modules are listed one
+# by one in the staged imports.)
+_PACKAGES = (
+    "alembic.ddl",
+    "alembic.operations",
+    "alembic.runtime",
+    "alembic.script",
+    "alembic.util",
+    "sqlalchemy.dialects.sqlite",
+)
+# What the packages above can reach but a migrating app never runs: test suites
+# (which pull in pytest and mypy) and syntax highlighting for Mako's error pages.
+_EXCLUDES = ("alembic.testing", "sqlalchemy.testing", "pygments", "mypy", "pytest")
+
+
+def cx_freeze_options(
+    script_location: str | os.PathLike[str],
+    *,
+    target: str = "migrations",
+    stage_dir: str | os.PathLike[str] | None = None,
+    bytecode_only: bool = False,
+) -> dict[str, list[object]]:
+    """``build_exe`` options that bundle the migrations into a cx_Freeze build.
+
+    Merge them into your own with :func:`merge_options`.  The script directory is
+    staged without ``__pycache__`` and with a manifest, and lands beside the
+    executable as ``target``; every module the revisions, ``env.py``, Alembic and
+    SQLAlchemy load dynamically is listed in ``includes``.
+
+    :param script_location: the Alembic script directory in the source tree.
+    :param target: the folder's name in the build.
+    :param stage_dir: where to stage the copy (see :func:`stage`).
+    :param bytecode_only: ship the revisions as ``.pyc`` only.
+    :return: a dict with ``include_files``, ``includes``, ``packages`` and ``excludes``.
+    """
+    staged = stage(script_location, target=target, stage_dir=stage_dir, bytecode_only=bytecode_only)
+    return {
+        "include_files": [(str(staged.folder), target)],
+        "includes": list(staged.imports),
+        "packages": list(_PACKAGES),
+        "excludes": list(_EXCLUDES),
+    }
+
+
+def merge_options(*option_sets: dict[str, list[object]]) -> dict[str, list[object]]:
+    """Merge freezer option dicts: lists are concatenated without duplicates.
+
+    :param option_sets: dicts such as the one :func:`cx_freeze_options` returns.
+    :return: one dict.
+    """
+    merged: dict[str, list[object]] = {}
+    for options in option_sets:
+        for key, values in options.items():
+            bucket = merged.setdefault(key, [])
+            bucket.extend(v for v in values if v not in bucket)
+    return merged
+
+
+def pyinstaller_options(
+    script_location: str | os.PathLike[str],
+    *,
+    target: str = "migrations",
+    stage_dir: str | os.PathLike[str] | None = None,
+    bytecode_only: bool = False,
+) -> dict[str, list[object]]:
+    """``datas`` and ``hiddenimports`` for a PyInstaller ``.spec`` (``Analysis(...)``).
+
+    The folder lands in ``sys._MEIPASS/target`` (``_internal/`` for one-folder
+    builds, the unpack folder for one-file builds).
+
+    :return: a dict with ``datas`` (``(source, target)`` pairs) and ``hiddenimports``.
+    """
+    staged = stage(script_location, target=target, stage_dir=stage_dir, bytecode_only=bytecode_only)
+    return {
+        "datas": [(str(staged.folder), target)],
+        "hiddenimports": list(staged.imports),
+    }
+
+
+def pyinstaller_args(
+    script_location: str | os.PathLike[str],
+    *,
+    target: str = "migrations",
+    stage_dir: str | os.PathLike[str] | None = None,
+    bytecode_only: bool = False,
+) -> list[str]:
+    """The same as :func:`pyinstaller_options`, as ``pyinstaller`` command-line arguments.
+
+    :return: ``--add-data``, ``--hidden-import``, ``--collect-submodules`` and
+        ``--exclude-module`` arguments.
+    """
+    staged = stage(script_location, target=target, stage_dir=stage_dir, bytecode_only=bytecode_only)
+    args = ["--add-data", f"{staged.folder}{os.pathsep}{target}"]
+    for module in staged.imports:
+        args += ["--hidden-import", module]
+    for package in _PACKAGES:
+        args += ["--collect-submodules", package]
+    for module in _EXCLUDES:
+        args += ["--exclude-module", module]
+    return args
+
+
+def nuitka_args(
+    script_location: str | os.PathLike[str],
+    *,
+    target: str = "migrations",
+    stage_dir: str | os.PathLike[str] | None = None,
+    bytecode_only: bool = False,
+) -> list[str]:
+    """Nuitka command-line flags that bundle the migrations.
+
+    ``--include-raw-dir`` is used because ``--include-data-dir`` silently drops
+    ``.py`` files.
+
+    :return: ``--include-raw-dir``, ``--include-module``, ``--include-package`` and
+        ``--nofollow-import-to`` flags.
+    """
+    staged = stage(script_location, target=target, stage_dir=stage_dir, bytecode_only=bytecode_only)
+    args = [f"--include-raw-dir={staged.folder}={target}"]
+    args += [f"--include-module={module}" for module in staged.imports]
+    args += [f"--include-package={package}" for package in _PACKAGES]
+    args += [f"--nofollow-import-to={module}" for module in _EXCLUDES]
+    return args
