@@ -167,7 +167,10 @@ class Scripts:
         from alembic.script import ScriptDirectory
 
         self.verify()
-        return ScriptDirectory.from_config(self.new_config())
+        with no_bytecode_writes():
+            directory = ScriptDirectory.from_config(self.new_config())
+            directory.get_heads()  # loads every revision module now, writing no bytecode
+        return directory
 
     @cached_property
     def graph(self) -> dict[str, tuple[str, ...]]:

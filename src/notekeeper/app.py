@@ -16,6 +16,7 @@ from frozen_alembic import (
     Migrator,
     Progress,
     ensure_current,
+    locate_migrations,
 )
 
 from . import models
@@ -31,9 +32,10 @@ def open_document(path: Path) -> int:
 
     :return: the process exit code.
     """
+    location = locate_migrations("migrations", anchor="notekeeper")
+    print(f"notekeeper {models.HEAD}: migrations from {location}")
     if not path.exists():
         migrator = Migrator.locate("migrations", anchor="notekeeper", metadata=models.metadata)
-        print(f"notekeeper {models.HEAD}: migrations from {migrator.script_location}")
         migrator.create(path)
         print(f"created {path} at {models.HEAD}")
     else:

@@ -6,18 +6,21 @@ import ast
 import datetime
 import importlib.util
 import json
-import os
 import pkgutil
 import py_compile
 import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import _manifest
+from .._exceptions import FrozenAlembicError
 from .._fast import write_heads
 from .._names import MANIFEST_NAME, TEMPLATE_NAME
-from .._exceptions import FrozenAlembicError
+
+if TYPE_CHECKING:
+    import os
 
 # What Alembic and SQLAlchemy load by name at run time, which no freezer can see.
 DYNAMIC_IMPORTS = (

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import _manifest
-from .._names import MANIFEST_NAME
 from .._exceptions import FrozenAlembicError
+from .._names import MANIFEST_NAME
 
 
 @dataclass
@@ -191,8 +191,7 @@ def verify_build(
     folders = _find_folder(report.build_dir, target)
     if not folders:
         report.problems.append(
-            f"no bundled migrations folder with a {MANIFEST_NAME} under "
-            f"{report.build_dir}"
+            f"no bundled migrations folder with a {MANIFEST_NAME} under {report.build_dir}"
         )
         manifest: dict[str, object] | None = None
     else:
