@@ -4,8 +4,14 @@ A backup is a consistent copy made with SQLite's online backup API (never a plai
 file copy, which can be torn while another connection writes), fsynced, and named
 so that a user can find it next to the file::
 
-    My Notes.notes.2026-11-25T08-51-24.0003_pinned.bak
-    <file name>   .<local time>         .<revision>  .bak
+    My Notes.notes.2026-11-25T08-51-24Z.0003_pinned.bak
+    <file name>   .<UTC time>           .<revision>  .bak
+
+The time is UTC, so backups sort by age whatever the time zone or daylight saving
+time of each run; several backups within one second are numbered (``...24Z-2``).
+Names always fit the folder's limit: a long file name is shortened the same way
+every time (see :mod:`frozen_alembic._filenames`).  Backups named in local time by
+earlier versions (no ``Z``) are still recognised, and count as the oldest.
 """
 
 from __future__ import annotations
@@ -17,10 +23,23 @@ import sqlite3
 import time
 from pathlib import Path
 
-from . import _sqlitefile
-from ._exceptions import BackupFailed, DatabaseBusy, NotADatabase
+from . import _newfile, _sqlitefile
+from ._errors import from_os_error, from_sqlite_error, full_disk_in
+from ._exceptions import (
+    BackupFailed,
+    DatabaseBusy,
+    DatabaseError,
+    FrozenAlembicError,
+    NotADatabase,
+)
+from ._filenames import short_label, short_part
+from ._transaction import Deadline
 
-_STAMP_FORMAT = "%Y-%m-%dT%H-%M-%S"
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+_STAMP_FORMAT = "%Y-%m-%dT%H-%M-%SZ"
 _PAGES_PER_STEP = 1024
 
 
@@ -28,20 +47,27 @@ class _Deadline(Exception):
     """Raised from the backup progress callback to stop a backup that waits too long."""
 
 
-def _backup_pattern(name: str) -> re.Pattern[str]:
+def _backup_pattern(part: str) -> re.Pattern[str]:
     return re.compile(
-        rf"^{re.escape(name)}\.(\d{{4}}-\d\d-\d\dT\d\d-\d\d-\d\d(?:-\d+)?)\.(.+)\.bak$"
+        rf"^{re.escape(part)}\.(\d{{4}}-\d\d-\d\dT\d\d-\d\d-\d\d)(Z?)(?:-(\d+))?\.(.+)\.bak$"
     )
 
 
-def _existing(path: Path, folder: Path) -> list[tuple[tuple[str, int], Path]]:
+def _existing(path: Path, folder: Path) -> list[tuple[tuple[int, str, int], Path]]:
     """The backups of ``path`` in ``folder`` with their sort keys, oldest first."""
-    pattern = _backup_pattern(path.name)
+    pattern = _backup_pattern(short_part(path.name, folder))
     found = []
-    for candidate in folder.iterdir() if folder.is_dir() else ():
-        match = pattern.match(candidate.name)
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    for name in names:
+        match = pattern.match(name)
         if match:
-            found.append((_sort_key(match.group(1)), candidate))
+            stamp, utc, counter, _label = match.groups()
+            # Legacy local-time names first: their order against UTC names is unknown.
+            key = (1 if utc else 0, stamp, int(counter or 1))
+            found.append((key, folder / name))
     return sorted(found)
 
 
@@ -54,70 +80,113 @@ def backups_of(path: Path, folder: Path | None = None) -> list[Path]:
     return [p for _key, p in _existing(path, folder if folder is not None else path.parent)]
 
 
-def _sort_key(stamp: str) -> tuple[str, int]:
-    # "2026-11-25T08-51-24" or, for a second backup in the same second, "...-24-2".
-    return stamp[:19], int(stamp[20:] or 1)
+def prune(
+    path: Path, folder: Path | None, keep: int | None, *, spare: Path | None = None
+) -> list[Path]:
+    """Delete all but the ``keep`` newest backups of ``path``; never ``spare``.
 
-
-def prune(path: Path, folder: Path | None, keep: int | None) -> list[Path]:
-    """Delete all but the ``keep`` newest backups of ``path``.
-
+    :param spare: the backup just made, which is kept whatever the clock says.
     :return: the files that were deleted.
     """
     if keep is None:
         return []
-    old = backups_of(path, folder)[: -keep or None] if keep > 0 else backups_of(path, folder)
+    found = [p for p in backups_of(path, folder) if p != spare]
+    keep_others = max(keep - (1 if spare is not None else 0), 0)
+    old = found[: len(found) - keep_others] if keep_others else found
+    removed = []
     for stale in old:
-        stale.unlink(missing_ok=True)
-    return old
+        try:
+            stale.unlink()
+            removed.append(stale)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            pass  # pruning is housekeeping: never fail a finished change over it
+    return removed
 
 
 def fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """Flush a file's data to the disk."""
+    _newfile.fsync(path)
 
 
 def _remove_database(path: Path) -> None:
     """Remove a database file and the journal files SQLite may have left beside it."""
     for suffix in ("", "-journal", "-wal", "-shm"):
-        path.with_name(path.name + suffix).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            os.unlink(f"{path}{suffix}")
 
 
-def _copy(source: Path, target: Path, timeout: float) -> None:
-    """Copy ``source`` to a new file ``target`` through the backup API, with a deadline."""
-    deadline = time.monotonic() + timeout
-
+def _step_until(deadline: Deadline) -> Callable[[int, int, int], None]:
     def check_deadline(status: int, remaining: int, total: int) -> None:
-        if time.monotonic() > deadline:
+        if deadline.remaining() <= 0:
             raise _Deadline
 
-    src = _sqlitefile.connect(source, write=False, timeout=timeout)
+    return check_deadline
+
+
+def _copy(source: Path, target: Path, deadline: Deadline) -> None:
+    """Copy ``source`` to a new file ``target`` through the backup API, with a deadline.
+
+    :raises DatabaseBusy: the source stayed locked until the deadline.
+    :raises DiskFull: no space for the copy.
+    :raises BackupFailed: any other failure.  ``target`` is removed on failure.
+    """
+    src = _sqlitefile.connect(source, write=False, timeout=deadline.remaining(), doing="back up")
     try:
         dst = sqlite3.connect(target, isolation_level=None)
         try:
-            src.backup(dst, pages=_PAGES_PER_STEP, progress=check_deadline, sleep=0.05)
+            src.backup(dst, pages=_PAGES_PER_STEP, progress=_step_until(deadline), sleep=0.05)
         finally:
             dst.close()
+        fsync(target)
     except _Deadline:
         _remove_database(target)
         msg = (
-            f"Could not back up {source} within {timeout:g} s: another program keeps it "
-            "locked. Close it there and try again."
+            f"Could not back up {source} within {deadline.timeout:g} s: another program "
+            "keeps it locked. Close it there and try again. Nothing was changed."
         )
         raise DatabaseBusy(msg, source) from None
-    except sqlite3.Error as err:
+    except (sqlite3.Error, OSError) as err:
         _remove_database(target)
-        msg = f"Could not back up {source} to {target}: {err}. Nothing was changed."
-        raise BackupFailed(msg, source) from err
+        raise _backup_error(err, source, target) from err
     finally:
         src.close()
-    fsync(target)
 
 
-def take(path: Path, folder: Path | None, label: str, *, timeout: float) -> Path:
+def _backup_error(err: BaseException, source: Path, target: Path) -> FrozenAlembicError:
+    full = full_disk_in(err)
+    if full is not None:
+        translated = (
+            from_os_error(full, source, "back up")
+            if isinstance(full, OSError)
+            else from_sqlite_error(full, source, "back up")  # type: ignore[arg-type]
+        )
+        msg = (
+            f"Cannot back up {source} to {target.parent}: the disk is full. Free some "
+            "space there (or choose another backup folder), then try again. Nothing "
+            "was changed."
+        )
+        translated.args = (msg,)
+        return translated
+    msg = f"Could not back up {source} to {target}: {err}. Nothing was changed."
+    return BackupFailed(msg, source)
+
+
+def _clear_partials(part: str, folder: Path) -> None:
+    """Remove the partial backups (and their SQLite files) of earlier, killed runs."""
+    prefix = f"{part}."
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if name.startswith(prefix) and re.search(r"\.bak\.partial(-journal|-wal|-shm)?$", name):
+            with contextlib.suppress(OSError):
+                os.unlink(folder / name)
+
+
+def take(path: Path, folder: Path | None, label: str, *, deadline: Deadline) -> Path:
     """Make a backup of ``path`` in ``folder`` (default: beside it) and return it.
 
     The copy is written under a ``.partial`` name, fsynced, then renamed, so a
@@ -125,8 +194,9 @@ def take(path: Path, folder: Path | None, label: str, *, timeout: float) -> Path
     interrupted runs are removed first.
 
     :param label: the revision the file is at, for the backup's name.
-    :raises DatabaseBusy: another connection kept the file locked past ``timeout``.
-    :raises BackupFailed: the copy could not be written (disk full, no permission).
+    :raises DatabaseBusy: another connection kept the file locked past the deadline.
+    :raises DiskFull: no space for the backup.
+    :raises BackupFailed: the copy could not be written (no permission, ...).
     """
     folder = folder if folder is not None else path.parent
     try:
@@ -134,25 +204,24 @@ def take(path: Path, folder: Path | None, label: str, *, timeout: float) -> Path
     except OSError as err:
         msg = f"Cannot make the backup folder {folder}: {err}. Nothing was changed."
         raise BackupFailed(msg, path) from err
-    # ".partial" and SQLite's own files beside it ("-journal", "-wal", "-shm").
-    for stale in folder.glob(f"{_glob_escape(path.name)}.*.bak.partial*"):
-        stale.unlink(missing_ok=True)
-    label = re.sub(r"[^\w+-]", "_", label) or "none"
-    second = time.strftime(_STAMP_FORMAT)
+    part = short_part(path.name, folder)
+    _clear_partials(part, folder)
+    label = short_label(re.sub(r"[^\w+-]", "_", label) or "none")
+    second = time.strftime(_STAMP_FORMAT, time.gmtime())
     # Several backups within one second are numbered, so names sort by age.
-    counter = 1 + max((n for (s, n), _p in _existing(path, folder) if s == second), default=0)
+    taken = [key[2] for key, _p in _existing(path, folder) if key[:2] == (1, second[:-1])]
+    counter = 1 + max(taken, default=0)
     stamp = second if counter == 1 else f"{second}-{counter}"
-    final = folder / f"{path.name}.{stamp}.{label}.bak"
+    final = folder / f"{part}.{stamp}.{label}.bak"
     partial = final.with_name(final.name + ".partial")
-    _copy(path, partial, timeout)
-    os.replace(partial, final)
-    with contextlib.suppress(OSError):  # not every file system can fsync a folder
-        fsync(folder)
+    _copy(path, partial, deadline)
+    try:
+        os.replace(partial, final)
+    except OSError as err:
+        _remove_database(partial)
+        raise _backup_error(err, path, final) from err
+    _newfile.fsync_folder(folder)
     return final
-
-
-def _glob_escape(name: str) -> str:
-    return re.sub(r"([*?\[])", r"[\1]", name)
 
 
 def backup(
@@ -170,16 +239,45 @@ def backup(
     :raises DatabaseNotFound: no file at ``db``.
     :raises NotADatabase: the file is not a SQLite database.
     :raises DatabaseBusy: the file stayed locked longer than ``timeout``.
+    :raises DiskFull: no space for the backup.
     :raises BackupFailed: the backup could not be written.
     """
+    from ._errors import translate
+
     path = Path(db)
-    _sqlitefile.check_file(path, write=False)
-    conn = _sqlitefile.connect(path, write=False, timeout=timeout)
+    deadline = Deadline(timeout)
     try:
-        label = "+".join(_sqlitefile.read_versions(conn) or ()) or "unversioned"
+        _sqlitefile.check_file(path, write=False, doing="back up")
+        conn = _sqlitefile.connect(path, write=False, timeout=timeout, doing="back up")
+        try:
+            label = "+".join(_sqlitefile.read_versions(conn) or ()) or "unversioned"
+        finally:
+            conn.close()
+        return take(path, Path(folder) if folder is not None else None, label, deadline=deadline)
+    except FrozenAlembicError:
+        raise
+    except Exception as err:
+        raise translate(err, path, "back up") from err
+
+
+def restore_into(raw: sqlite3.Connection, source: Path, target: Path, deadline: Deadline) -> None:
+    """Copy the backup ``source`` into the open connection ``raw`` (to ``target``).
+
+    SQLite's backup API writes the pages under the destination's own lock and
+    journal, so a crash half-way leaves the file as it was before the restore.
+
+    :raises DatabaseBusy: the file stayed locked until the deadline.
+    """
+    src = _sqlitefile.connect(source, write=False, timeout=deadline.remaining(), doing="restore")
+    try:
+        src.backup(raw, pages=-1, progress=_step_until(deadline), sleep=0.05)
+    except _Deadline:
+        msg = f"{target} stayed locked for {deadline.timeout:g} s; close other programs using it."
+        raise DatabaseBusy(msg, target) from None
+    except sqlite3.Error as err:
+        raise from_sqlite_error(err, target, "restore") from err
     finally:
-        conn.close()
-    return take(path, Path(folder) if folder is not None else None, label, timeout=timeout)
+        src.close()
 
 
 def restore(
@@ -189,7 +287,8 @@ def restore(
 
     The backup is copied into ``db`` through SQLite's backup API, under SQLite's own
     locking and journal, so a crash half-way leaves ``db`` as it was.  A missing
-    ``db`` is created (you asked for it); the backup itself is left untouched.
+    ``db`` is created (you asked for it) under a temporary name and appears only
+    when complete; the backup itself is left untouched.
 
     :param backup_file: a backup made by :func:`backup` or by an upgrade.
     :param db: the database file to replace.
@@ -197,41 +296,55 @@ def restore(
     :return: the restored database path.
     :raises DatabaseNotFound: the backup does not exist.
     :raises NotADatabase: the backup, or the existing ``db``, is not a SQLite database.
+    :raises DatabaseExists: ``db`` is a symbolic link to nowhere.
     :raises DatabaseBusy: ``db`` stayed locked longer than ``timeout``.
     """
+    from ._errors import translate
+
     source = Path(backup_file)
     target = Path(db)
-    _sqlitefile.check_file(source, write=False)
-    if not target.exists():
-        partial = target.with_name(f".{target.name}.restoring")
-        partial.unlink(missing_ok=True)
-        _copy(source, partial, timeout)
+    deadline = Deadline(timeout)
+    try:
+        _sqlitefile.check_file(source, write=False, doing="restore")
+        if not os.path.lexists(target):
+            _restore_new(source, target, deadline)
+            return target
+        if not target.exists():
+            from ._exceptions import DatabaseExists
+
+            msg = (
+                f"{target} is a symbolic link to {os.readlink(target)}, which does not "
+                "exist. Restore to the link's target instead, or remove the link."
+            )
+            raise DatabaseExists(msg, target)
         try:
-            os.link(partial, target)
+            _sqlitefile.check_file(target, write=True, doing="restore")
+        except NotADatabase as err:
+            msg = f"{err} Move it aside, then restore the backup to {target}."
+            raise NotADatabase(msg, target) from None
+        dst = _sqlitefile.connect(target, write=True, timeout=timeout, doing="restore")
+        try:
+            restore_into(dst, source, target, deadline)
         finally:
-            partial.unlink(missing_ok=True)
+            dst.close()
         return target
-    try:
-        _sqlitefile.check_file(target, write=True)
-    except NotADatabase as err:
-        msg = f"{err} Move it aside, then restore the backup to {target}."
-        raise NotADatabase(msg, target) from None
-    deadline = time.monotonic() + timeout
+    except FrozenAlembicError:
+        raise
+    except Exception as err:
+        raise translate(err, target, "restore") from err
 
-    def check_deadline(status: int, remaining: int, total: int) -> None:
-        if time.monotonic() > deadline:
-            raise _Deadline
 
-    src = _sqlitefile.connect(source, write=False, timeout=timeout)
-    dst = _sqlitefile.connect(target, write=True, timeout=timeout)
-    try:
-        src.backup(dst, pages=-1, progress=check_deadline, sleep=0.05)
-    except _Deadline:
-        msg = f"{target} stayed locked for {timeout:g} s; close other programs using it."
-        raise DatabaseBusy(msg, target) from None
-    except sqlite3.Error as err:
-        raise _sqlitefile.translate(err, target) from err
-    finally:
-        src.close()
-        dst.close()
-    return target
+def _restore_new(source: Path, target: Path, deadline: Deadline) -> None:
+    from ._exceptions import DatabaseExists
+
+    _newfile.remove_leftovers(target.parent)
+    with _newfile.TempFile(target, "restoring") as tmp:
+        try:
+            _copy(source, tmp.path, deadline)
+        except BackupFailed as err:  # _copy speaks of backups; this is a restore
+            raise DatabaseError(str(err).replace("back up", "restore"), target) from err
+        try:
+            _newfile.publish(tmp.path, target)
+        except FileExistsError:
+            msg = f"{target} appeared while the backup was being restored; it was left as it is."
+            raise DatabaseExists(msg, target) from None

@@ -15,12 +15,18 @@ so an application can catch that one class around a migration and show its messa
     │   ├── DatabaseTooNew           written by a newer release of the application
     │   ├── UnversionedDatabase      has tables but no Alembic version table
     │   ├── DatabaseBusy             another process holds the file's write lock
-    │   └── ReadOnlyDatabase         the file or its folder cannot be written
-    ├── MigrationFailed              a migration script raised; nothing was changed
+    │   ├── ReadOnlyDatabase         the file, its folder or its file system cannot be written
+    │   ├── UnsafeConnection         a caller's connection cannot be migrated safely as it is
+    │   └── StorageError             the file system failed (name too long, I/O error, ...)
+    │       └── DiskFull             no space left (or a file size limit reached)
+    ├── MigrationFailed              a migration script failed, or broke the transaction
     └── BackupFailed                 the backup before a change could not be written
 
 The messages say what to do next; the data they speak of is on the exception
-(``path``, ``revision``, ...), and the original error is chained as ``__cause__``.
+(``path``, ``revision``, ``errno``, ...), and the original error is chained as
+``__cause__``.  Every exception raised after a backup of the file was taken carries
+that backup in ``backup`` when it was kept (it is removed only when the file is
+provably unchanged), so an application can tell its user where the copy is.
 """
 
 from __future__ import annotations
@@ -36,20 +42,32 @@ __all__ = [
     "DatabaseExists",
     "DatabaseNotFound",
     "DatabaseTooNew",
+    "DiskFull",
     "FrozenAlembicError",
+    "InvalidTarget",
     "MigrationFailed",
     "NotADatabase",
     "ReadOnlyDatabase",
     "ScriptsError",
     "ScriptsNotFound",
+    "StorageError",
     "TamperedScripts",
-    "InvalidTarget",
+    "UnsafeConnection",
     "UnversionedDatabase",
 ]
 
 
 class FrozenAlembicError(Exception):
-    """Root of every error raised by frozen-alembic."""
+    """Root of every error raised by frozen-alembic.
+
+    :ivar backup: the backup of the user's file that this call took and kept, or
+        ``None``.  A backup is removed only when the file is provably unchanged;
+        otherwise (and always after the file was restored from it) it is kept.
+    :ivar restored: ``True`` when the file was put back from ``backup``.
+    """
+
+    backup: Path | None = None
+    restored: bool = False
 
 
 class ScriptsError(FrozenAlembicError):
@@ -143,11 +161,40 @@ class DatabaseBusy(DatabaseError):
 
 
 class ReadOnlyDatabase(DatabaseError):
-    """The database file, or the folder it is in, cannot be written."""
+    """The database file, the folder it is in, or its file system cannot be written."""
+
+
+class UnsafeConnection(DatabaseError):
+    """A caller's connection cannot be migrated safely in the state it is in.
+
+    The usual case: a ``Connection`` already inside a transaction with
+    ``PRAGMA foreign_keys=ON``.  SQLite cannot switch foreign keys off inside a
+    transaction, and a table rebuild would then cascade-delete rows.  Commit or
+    roll back first, or pass the ``Engine`` or the file's path instead.
+    """
+
+
+class StorageError(DatabaseError):
+    """The file system refused: name too long, symbolic link loop, I/O error, no access.
+
+    :ivar errno: the operating system's error number, when there is one.
+    """
+
+    def __init__(self, message: str, path: Path | None = None, errno: int | None = None) -> None:
+        super().__init__(message, path)
+        self.errno = errno
+
+
+class DiskFull(StorageError):
+    """No space was left on the device (or a file size limit was reached)."""
 
 
 class MigrationFailed(FrozenAlembicError):
-    """A migration script failed; every change of the call was rolled back.
+    """A migration script failed, or broke the call's transaction.
+
+    Every change of the call was rolled back; if a script ended the transaction
+    (so something may have been committed), the file was put back from the backup
+    taken before the run and ``restored`` is ``True``.  The message says which.
 
     :ivar revision: the revision whose script failed (``None`` if the failure
         happened outside any one script, e.g. in a final consistency check).

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 from . import _locate, _sqlitefile
+from ._exceptions import FrozenAlembicError
 from ._names import HEADS_NAME
 from ._report import Report
 
@@ -85,17 +86,24 @@ def ensure_current(
     :raises DatabaseTooNew: a newer release wrote the file.
     :raises MigrationFailed: a migration failed; the file is unchanged.
     """
-    location = _locate.find(folder, anchor, scripts)
-    heads = bundled_heads(location)
-    if heads is not None and isinstance(db, (str, os.PathLike)):
-        _sqlitefile.check_file(db, write=False)
-        conn = _sqlitefile.connect(db, write=False, timeout=timeout)
-        try:
-            current = _sqlitefile.read_versions(conn) or ()
-        finally:
-            conn.close()
-        if current == heads:
-            return Report(current, current, (), db)
+    try:
+        location = _locate.find(folder, anchor, scripts)
+        heads = bundled_heads(location)
+        if heads is not None and isinstance(db, (str, os.PathLike)):
+            _sqlitefile.check_file(db, write=False)
+            conn = _sqlitefile.connect(db, write=False, timeout=timeout)
+            try:
+                current = _sqlitefile.read_versions(conn) or ()
+            finally:
+                conn.close()
+            if current == heads:
+                return Report(current, current, (), db)
+    except FrozenAlembicError:
+        raise
+    except Exception as err:  # OSError, sqlite3.Error: only ours leave a public call
+        from ._errors import translate
+
+        raise translate(err, db if isinstance(db, (str, os.PathLike)) else None, "open") from err
     from ._migrator import Migrator
 
     migrator = Migrator.locate(folder, anchor=anchor, path=scripts, timeout=timeout, **options)

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import _backup, _sqlitefile
-from ._exceptions import (
-    DatabaseExists,
-    DatabaseTooNew,
-    FrozenAlembicError,
-    InvalidTarget,
-    MigrationFailed,
-    UnversionedDatabase,
-)
+from . import _newfile, _sqlitefile
+from ._errors import public, translate
+from ._exceptions import DatabaseExists, FrozenAlembicError, InvalidTarget, StorageError
+from ._filenames import name_too_long_message, too_long_for_sqlite
 from ._report import Progress, Report
-from ._scripts import Revision, Scripts, no_bytecode_writes
-from ._session import Session, as_path, open_session, write_transaction
+from ._run import Change
+from ._scripts import Revision, Scripts
+from ._session import Session, as_path, open_session
 from ._status import State, Status, classify
 
 TYPE_CHECKING = False
@@ -27,15 +24,11 @@ if TYPE_CHECKING:
     from typing import Any
 
     from alembic.operations import Operations
-    from alembic.runtime.migration import MigrationContext
     from sqlalchemy import MetaData
 
     from ._session import DB
 
     ProgressCallback = Callable[[Progress], None]
-
-    # Given the database's current revisions, the steps Alembic should run.
-    _Plan = Callable[[tuple[str, ...]], Sequence[Any]]
 
 
 class Migrator:
@@ -59,6 +52,7 @@ class Migrator:
     :raises TamperedScripts: the files differ from the build's manifest.
     """
 
+    @public("read the migrations in")
     def __init__(
         self,
         script_location: str | os.PathLike[str],
@@ -79,6 +73,7 @@ class Migrator:
         self._template_bytes: bytes | None = None
 
     @classmethod
+    @public("find the migrations for")
     def locate(
         cls,
         folder: str = "migrations",
@@ -116,6 +111,7 @@ class Migrator:
 
     # -- questions about the scripts ------------------------------------------------
 
+    @public("read the migrations")
     def heads(self) -> tuple[str, ...]:
         """The newest revision(s) of the scripts.
 
@@ -123,6 +119,7 @@ class Migrator:
         """
         return self._scripts.heads
 
+    @public("read the migrations")
     def history(self) -> list[Revision]:
         """Every revision of the scripts, oldest first.
 
@@ -132,6 +129,7 @@ class Migrator:
 
     # -- questions about a database ---------------------------------------------------
 
+    @public("read")
     def current(self, db: DB) -> tuple[str, ...]:
         """The revision(s) recorded in ``db``.
 
@@ -142,18 +140,20 @@ class Migrator:
         """
         return self.status(db).current
 
+    @public("read")
     def status(self, db: DB) -> Status:
         """Where ``db`` stands: current, behind, too new, unversioned or empty.
 
-        The file is opened read-only and nothing is written, so a file from a newer
-        release (``status.is_too_new``) can be inspected, and opened read-only by
-        the application if it chooses.
+        The file is opened read-only and nothing is written, nor created beside it,
+        so a file from a newer release (``status.is_too_new``) can be inspected, and
+        opened read-only by the application if it chooses.  With a build manifest,
+        no revision code is loaded.
 
         :param db: a file path, or a SQLAlchemy ``Engine`` or ``Connection``.
         :raises DatabaseNotFound: no file at the path.
         :raises NotADatabase: the file is not a SQLite database.
         """
-        with open_session(db, write=False, timeout=self._timeout) as session:
+        with open_session(db, write=False, timeout=self._timeout, doing="read") as session:
             return self._status(session)
 
     def _status(self, session: Session) -> Status:
@@ -168,6 +168,7 @@ class Migrator:
 
     # -- verbs that change a database -------------------------------------------------
 
+    @public("upgrade")
     def upgrade(
         self,
         db: DB,
@@ -179,34 +180,51 @@ class Migrator:
     ) -> Report:
         """Upgrade ``db`` to ``target``, all-or-nothing.
 
-        Under SQLite's write lock (a second process waits, then finds the file
-        current), the pending revisions are computed; if there are any, the file
-        is backed up, then every revision and the version row commit together.
+        Under SQLite's write lock (a second process or thread waits, then finds the
+        file current), the pending revisions are computed; if there are any, the
+        file is backed up, then every revision and the version row commit together.
+        A script that commits, rolls back or ends the transaction is refused (see
+        the README); if anything may have been committed, the file is put back
+        from the backup.
 
         :param db: a file path, or a SQLAlchemy ``Engine`` or ``Connection``.
         :param target: a revision id, ``"heads"`` (default), or a relative ``"+1"``.
-        :param progress: called before each revision and once at the end.
+        :param progress: called before each revision and once at the end, on the
+            calling thread.
         :param backup: take a backup before changing the file (default ``True``).
         :param adopt: for a file with tables but no version, the revision whose
             schema it has; it is stamped with it, then upgraded, in one transaction.
         :return: a :class:`Report` of what was applied, with the backup's path.
         :raises DatabaseTooNew: the file is at a revision this application lacks.
         :raises UnversionedDatabase: the file has tables but no version (see ``adopt``).
-        :raises MigrationFailed: a script raised; the file is unchanged.
+        :raises MigrationFailed: a script failed or broke the transaction
+            (``err.backup``, ``err.restored`` say what became of the file).
         :raises InvalidTarget: ``target`` is unknown.
         :raises DatabaseBusy: another process held the file longer than the timeout.
+        :raises DiskFull: no space for the backup or the change; the file is unchanged.
         """
-        script = self._scripts.directory
 
-        def plan(current: tuple[str, ...]) -> list[Any]:
-            if adopt is not None and not current:
-                return [*script._stamp_revs(adopt, ()), *script._upgrade_revs(target, adopt)]
-            return list(script._upgrade_revs(target, _heads(current)))
+        def plan(status: Status) -> list[Any]:
+            script = self._scripts.directory
+            current = status.current
+            with _invalid_target(target, current):
+                if adopt is not None and not current:
+                    return [*script._stamp_revs(adopt, ()), *script._upgrade_revs(target, adopt)]
+                return list(script._upgrade_revs(target, _heads(current)))
 
-        return self._change(
-            db, plan, target, progress=progress, backup=backup, adopting=adopt is not None
+        allowed = frozenset({State.UNVERSIONED}) if adopt is not None else frozenset()
+        change = Change(
+            self,
+            verb="upgrade",
+            target=target,
+            planner=plan,
+            progress=progress,
+            backup=backup,
+            allowed=allowed,
         )
+        return change.execute(db)
 
+    @public("downgrade")
     def downgrade(
         self,
         db: DB,
@@ -226,18 +244,21 @@ class Migrator:
         :return: a :class:`Report` of the revisions undone.
         :raises DatabaseTooNew: the file is at a revision this application lacks.
         :raises UnversionedDatabase: the file has tables but no version.
-        :raises MigrationFailed: a script raised; the file is unchanged.
+        :raises MigrationFailed: a script failed or broke the transaction.
         :raises InvalidTarget: ``target`` is unknown or not below the current revision.
         """
-        script = self._scripts.directory
-        return self._change(
-            db,
-            lambda current: script._downgrade_revs(target, _heads(current)),
-            target,
-            progress=progress,
-            backup=backup,
-        )
 
+        def plan(status: Status) -> Sequence[Any]:
+            script = self._scripts.directory
+            with _invalid_target(target, status.current):
+                return list(script._downgrade_revs(target, _heads(status.current)))
+
+        change = Change(
+            self, verb="downgrade", target=target, planner=plan, progress=progress, backup=backup
+        )
+        return change.execute(db)
+
+    @public("stamp")
     def stamp(
         self, db: DB, target: str = "heads", *, purge: bool = False, backup: bool = True
     ) -> Report:
@@ -252,18 +273,27 @@ class Migrator:
         :param backup: take a backup before changing the file (default ``True``).
         :return: a :class:`Report` (``applied`` is empty).
         :raises InvalidTarget: ``target`` is unknown.
+        :raises DatabaseTooNew: the file is from a newer release and ``purge`` is not set.
         """
-        script = self._scripts.directory
-        return self._change(
-            db,
-            lambda current: script._stamp_revs(target, () if purge else current),
-            target,
-            progress=None,
-            backup=backup,
-            stamping=True,
-            purge=purge,
-        )
 
+        def plan(status: Status) -> Sequence[Any]:
+            script = self._scripts.directory
+            with _invalid_target(target, status.current):
+                return list(script._stamp_revs(target, () if purge else status.current))
+
+        allowed = {State.UNVERSIONED, State.TOO_NEW} if purge else {State.UNVERSIONED}
+        change = Change(
+            self,
+            verb="stamp",
+            target=target,
+            planner=plan,
+            backup=backup,
+            purge=purge,
+            allowed=frozenset(allowed),
+        )
+        return change.execute(db)
+
+    @public("create")
     def create(self, db: DB) -> Report:
         """Make a new database already at the newest revision.
 
@@ -271,7 +301,9 @@ class Migrator:
         build time, checked against the manifest) or, failing that, the first file
         this Migrator made.  That first file is made from ``metadata`` (created and
         stamped) if given, else by running every revision.  A path is built in a
-        temporary file beside it and moved into place only when complete.
+        temporary file beside it and appears under its name only when complete,
+        never over a file that appeared meanwhile (on file systems with or without
+        hard links).  Temporary files left by killed processes are removed.
 
         :param db: a path where no file exists yet, or an ``Engine``/``Connection``
             to an empty database.
@@ -299,9 +331,9 @@ class Migrator:
             self._template_bytes = _bundled_template(self._scripts)
         return self._template_bytes
 
-    def _create_in_new_file(self, path: DB) -> Report:
+    def _create_in_new_file(self, path: Path) -> Report:
         # Writing a pragma gives the empty temporary file its SQLite header.
-        conn = sqlite3.connect(path, isolation_level=None)  # type: ignore[arg-type]
+        conn = sqlite3.connect(path, isolation_level=None)
         try:
             conn.execute("PRAGMA user_version = 0")
         finally:
@@ -309,17 +341,33 @@ class Migrator:
         return self._create_in(path)
 
     def _create_in(self, db: DB) -> Report:
-        script = self._scripts.directory
         heads = self._scripts.heads
-        with self._writing(db) as session:
-            if self._status(session).state is not State.EMPTY:
-                where = session.path or "The database"
+        metadata = self._metadata
+
+        def plan(status: Status) -> Sequence[Any]:
+            if status.state is not State.EMPTY:
+                where = status.path or "The database"
                 msg = f"{where} already has tables; create() only fills an empty database."
-                raise DatabaseExists(msg, session.path)
-            if self._metadata is None:
-                return self._run(session, script._upgrade_revs("heads", _heads(())), "heads", None)
-            self._metadata.create_all(session.connection)
-            return self._run(session, script._stamp_revs(heads, ()), "heads", None)
+                raise DatabaseExists(msg, status.path)
+            script = self._scripts.directory
+            if metadata is None:
+                return list(script._upgrade_revs("heads", _heads(())))
+            return list(script._stamp_revs(heads, ()))
+
+        def prepare(session: Session) -> None:
+            if metadata is not None:
+                metadata.create_all(session.connection)
+
+        change = Change(
+            self,
+            verb="create",
+            target="heads",
+            planner=plan,
+            backup=False,
+            allowed=frozenset(State),
+            prepare=prepare,
+        )
+        return change.execute(db)
 
     @contextmanager
     def operations(self, db: DB) -> Iterator[Operations]:
@@ -331,170 +379,64 @@ class Migrator:
             with migrator.operations(path) as op:
                 op.create_index("ix_note_title", "note", ["title"])
 
+        No backup is taken.  The block must not commit or end the transaction
+        itself (that is refused, as for migration scripts).
+
         :param db: a file path, or a SQLAlchemy ``Engine`` or ``Connection``.
         """
         from alembic.operations import Operations
         from alembic.runtime.migration import MigrationContext
 
-        with self._writing(db) as session:
-            yield Operations(MigrationContext.configure(session.connection))
+        from ._guard import TransactionBroken, TransactionGuard
+        from ._transaction import Deadline, Transaction
 
-    # -- the machinery ----------------------------------------------------------------
-
-    @contextmanager
-    def _writing(self, db: DB) -> Iterator[Session]:
-        with (
-            open_session(db, write=True, timeout=self._timeout) as session,
-            write_transaction(session),
-        ):
-            yield session
-
-    def _change(
-        self,
-        db: DB,
-        plan: _Plan,
-        target: str,
-        *,
-        progress: ProgressCallback | None,
-        backup: bool,
-        adopting: bool = False,
-        stamping: bool = False,
-        purge: bool = False,
-    ) -> Report:
-        """Lock, check, plan, back up, run: the shape of every changing verb."""
-        from alembic.util import CommandError
-
-        saved: Path | None = None
+        deadline = Deadline(self._timeout)
+        path = as_path(db)
         try:
-            with self._writing(db) as session:
-                status = self._status(session)
-                if status.state is State.TOO_NEW and not purge:
-                    raise _too_new(status)
-                if status.state is State.UNVERSIONED and not (stamping or adopting):
-                    raise _unversioned(status, session)
+            with open_session(
+                db, write=True, timeout=deadline.remaining(), doing="change"
+            ) as session:
+                txn = Transaction(session, deadline)
                 try:
-                    planned = list(plan(status.current))
-                except CommandError as err:
-                    start = ", ".join(status.current) or "an unversioned database"
-                    msg = f"Cannot go to {target!r} from {start}: {err}"
-                    raise InvalidTarget(msg, target) from err
-                if not planned:
-                    return Report(status.current, status.current, (), session.path)
-                if backup and session.path is not None:
-                    label = "+".join(status.current) or status.state.name.lower()
-                    saved = _backup.take(
-                        session.path, self._backup_dir, label, timeout=self._timeout
-                    )
-                report = self._run(session, planned, target, progress, purge=purge)
-        except BaseException:
-            # The transaction rolled back, so the backup equals the file: drop it.
-            if saved is not None:
-                saved.unlink(missing_ok=True)
-            raise
-        if saved is not None and session.path is not None:
-            _backup.prune(session.path, self._backup_dir, self._keep_backups)
-        return Report(report.before, report.after, report.applied, report.path, saved)
-
-    def _run(
-        self,
-        session: Session,
-        planned: Sequence[Any],
-        target: str,
-        progress: ProgressCallback | None,
-        *,
-        purge: bool = False,
-    ) -> Report:
-        """Run Alembic's migration loop over ``planned`` inside the session's transaction."""
-        from alembic.runtime.environment import EnvironmentContext
-
-        config = self._scripts.new_config()
-        script = self._scripts.directory
-        before = _sqlitefile.read_versions(session.dbapi) or ()
-        applied: list[str] = []
-        running: list[str | None] = [None]
-
-        def fn(rev: Any, context: MigrationContext) -> Iterator[Any]:
-            return _track(list(planned), applied, running, progress)
-
-        try:
-            with EnvironmentContext(
-                config, script, fn=fn, destination_rev=target, purge=purge
-            ) as env:
-                if self._run_env_py:
-                    config.attributes["connection"] = session.connection
-                    with no_bytecode_writes():
-                        script.run_env()
-                else:
-                    env.configure(connection=session.connection, target_metadata=self._metadata)
-                    with env.begin_transaction():
-                        env.run_migrations()
-        except FrozenAlembicError:
-            raise
-        except Exception as err:
-            rev = running[0]
-            where = f"revision {rev}" if rev else "the migration"
-            unchanged = f"{session.path} was not changed" if session.path else "Nothing changed"
-            msg = f"{where} failed: {type(err).__name__}: {err}. {unchanged}; fix the cause, retry."
-            raise MigrationFailed(msg, rev, session.path) from err
-        after = _sqlitefile.read_versions(session.dbapi) or ()
-        return Report(before, after, tuple(applied), session.path)
+                    txn.begin()
+                    guard = TransactionGuard(session.dbapi)
+                    with guard:
+                        yield Operations(MigrationContext.configure(session.connection))
+                        guard.check(None)
+                    txn.check()
+                    txn.commit()
+                except BaseException:
+                    txn.rollback()
+                    raise
+                finally:
+                    txn.close()
+        except TransactionBroken as err:
+            msg = (
+                f"The operations block {err.what.replace('revision (unknown) ', '')}; it "
+                "must not commit or end the transaction. Nothing was changed."
+            )
+            raise FrozenAlembicError(msg) from err
+        except (OSError, sqlite3.Error) as err:
+            raise translate(err, path, "change") from err
 
 
-def _track(
-    planned: list[Any],
-    applied: list[str],
-    running: list[str | None],
-    progress: ProgressCallback | None,
-) -> Iterator[Any]:
-    """Yield Alembic's steps, noting which one runs and reporting progress."""
-    total = len(planned)
-    for index, step in enumerate(planned):
-        rev = _step_revision(step)
-        running[0] = rev
-        if progress is not None:
-            doc = getattr(getattr(step, "revision", None), "doc", "") or ""
-            verb = "Undoing" if getattr(step, "is_downgrade", False) else "Applying"
-            progress(Progress(index, total, rev, f"{verb} {rev}: {doc}".rstrip(": ")))
-        yield step
-        if rev is not None and type(step).__name__ != "StampStep":
-            applied.append(rev)
-    running[0] = None
-    if progress is not None:
-        progress(Progress(total, total, None, "Done"))
+@contextmanager
+def _invalid_target(target: str, current: tuple[str, ...]) -> Iterator[None]:
+    """Turn Alembic's complaint about a target into :class:`InvalidTarget`."""
+    from alembic.util import CommandError
+
+    try:
+        yield
+    except CommandError as err:
+        start = ", ".join(current) or "an unversioned database"
+        msg = f"Cannot go to {target!r} from {start}: {err}"
+        raise InvalidTarget(msg, target) from err
 
 
 def _heads(current: tuple[str, ...]) -> Any:
     """Alembic's private planners are annotated ``str`` but, as ``alembic.command``
     does, they are given the tuple of current heads."""
     return current
-
-
-def _step_revision(step: Any) -> str | None:
-    script = getattr(step, "revision", None)
-    rev = getattr(script, "revision", None)
-    return rev if isinstance(rev, str) else None
-
-
-def _too_new(status: Status) -> DatabaseTooNew:
-    found = ", ".join(status.current)
-    where = status.path or "The database"
-    msg = (
-        f"{where} is at revision {found}, which this version of the application "
-        "does not know: a newer release wrote it. Open it with that release, or "
-        "open it read-only."
-    )
-    return DatabaseTooNew(msg, status.path, found)
-
-
-def _unversioned(status: Status, session: Session) -> UnversionedDatabase:
-    tables = _sqlitefile.user_tables(session.dbapi)
-    where = status.path or "The database"
-    msg = (
-        f"{where} has tables ({', '.join(tables[:5])}) but no Alembic version, so "
-        "its schema is unknown. If you know which revision it matches, adopt it: "
-        "Migrator.upgrade(db, adopt=REVISION) or Migrator.stamp(db, REVISION)."
-    )
-    return UnversionedDatabase(msg, status.path, tables)
 
 
 def _snapshot(path: Path) -> bytes:
@@ -547,24 +489,25 @@ def _write_template(template: bytes, tmp: Path, heads: tuple[str, ...]) -> Repor
 
 
 def _create_file(path: Path, fill: Callable[[Path], Report]) -> Report:
-    """Build a new database at ``path`` via a temporary file; never overwrite.
+    """Build a new database at ``path`` via a locked temporary file; never overwrite.
 
-    ``fill`` writes the temporary file; it is then fsynced and hard-linked to
-    ``path``, which fails (rather than replaces) if ``path`` appeared meanwhile.
+    ``fill`` writes the temporary file; it is then fsynced and published under
+    ``path`` (see :mod:`frozen_alembic._newfile`), which fails rather than replaces
+    if ``path`` appeared meanwhile.
     """
-    if path.exists():
+    if os.path.lexists(path):
         msg = f"{path} already exists; create() makes new files only. Use upgrade() for it."
         raise DatabaseExists(msg, path)
-    tmp = path.with_name(f".{path.name}.{os.urandom(6).hex()}.creating")
-    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    try:
-        report = fill(tmp)
-        _backup.fsync(tmp)
+    too_long = too_long_for_sqlite(path)
+    if too_long is not None:  # it could be made, but never written to
+        raise StorageError(name_too_long_message(path, *too_long), path, errno.ENAMETOOLONG)
+    _newfile.remove_leftovers(path.parent)
+    with _newfile.TempFile(path, "creating") as tmp:
+        report = fill(tmp.path)
+        _newfile.fsync(tmp.path)
         try:
-            os.link(tmp, path)
+            _newfile.publish(tmp.path, path)
         except FileExistsError:
             msg = f"{path} appeared while it was being created; it was left as it is."
             raise DatabaseExists(msg, path) from None
-    finally:
-        tmp.unlink(missing_ok=True)
     return Report(report.before, report.after, report.applied, path)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
 import sys
-from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
@@ -11,29 +12,15 @@ from . import _manifest
 from ._exceptions import ScriptsError, ScriptsNotFound
 from ._names import MANIFEST_NAME
 from ._report import Record
+from ._shared import no_bytecode_writes
 
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-
-@contextmanager
-def no_bytecode_writes() -> Iterator[None]:
-    """Load modules without writing ``__pycache__`` into the script directory.
-
-    An installed application's folder must stay as the installer left it (and a
-    ``root`` process could otherwise write into a read-only install folder).
-    """
-    saved = sys.dont_write_bytecode
-    sys.dont_write_bytecode = True
-    try:
-        yield
-    finally:
-        sys.dont_write_bytecode = saved
+__all__ = ["Revision", "Scripts", "load_failure", "no_bytecode_writes"]
 
 
 class Revision(Record):
@@ -167,9 +154,14 @@ class Scripts:
         from alembic.script import ScriptDirectory
 
         self.verify()
-        with no_bytecode_writes():
-            directory = ScriptDirectory.from_config(self.new_config())
-            directory.get_heads()  # loads every revision module now, writing no bytecode
+        try:
+            with no_bytecode_writes():
+                directory = ScriptDirectory.from_config(self.new_config())
+                directory.get_heads()  # loads every revision module now, writing no bytecode
+        except ScriptsError:
+            raise
+        except Exception as err:
+            raise load_failure(err, self.location) from err
         return directory
 
     @cached_property
@@ -215,3 +207,52 @@ class Scripts:
                 )
             )
         return result
+
+
+def _failing_file(err: BaseException, location: Path) -> str:
+    """The script (``versions/NAME.py`` or ``env.py``) where loading ``err`` happened."""
+    import traceback
+
+    found = "one of the migration scripts"
+    for frame in traceback.extract_tb(err.__traceback__):
+        name = os.path.basename(frame.filename)
+        parent = os.path.basename(os.path.dirname(frame.filename))
+        if parent == "versions" or name in ("env.py", "env.pyc"):
+            shown = f"versions/{name}" if parent == "versions" else name
+            found = f"{location / shown} (line {frame.lineno})"
+    return found
+
+
+def missing_module(err: ImportError) -> str | None:
+    """The module an :class:`ImportError` was looking for, as precisely as it says."""
+    match = re.search(r"cannot import name '([\w.]+)' from '([\w.]+)'", str(err))
+    if match:  # ``from pkg import submodule``: the submodule is what is missing
+        return f"{match.group(2)}.{match.group(1)}"
+    return err.name
+
+
+def load_failure(err: BaseException, location: Path) -> ScriptsError:
+    """A :class:`ScriptsError` for a script that failed while being loaded.
+
+    An :class:`ImportError` names the missing module and, in a frozen build, the
+    build option that ships it.
+    """
+    where = _failing_file(err, location)
+    if isinstance(err, ImportError):
+        module = missing_module(err) or "a module"
+        if getattr(sys, "frozen", False) or "__compiled__" in globals():
+            fix = (
+                f"This build does not contain it. Ship it with the app: cx_Freeze "
+                f"build_exe includes=[{module!r}], PyInstaller --hidden-import {module}, "
+                f"Nuitka --include-module={module} (frozen_alembic.build adds what the "
+                "scripts import when it stages them: rebuild with it)."
+            )
+        else:
+            fix = f"Install {module}, or fix the import in the script."
+        msg = f"The migration script {where} cannot be loaded: it imports {module} ({err}). {fix}"
+        return ScriptsError(msg)
+    msg = (
+        f"The migration script {where} cannot be loaded: {type(err).__name__}: {err}. "
+        "Fix the script (nothing was run on any database)."
+    )
+    return ScriptsError(msg)

@@ -1,10 +1,8 @@
-"""Connections and transactions: one real SQLite transaction around every change.
+"""Connections: one SQLAlchemy connection per verb, to a path, an Engine or a Connection.
 
-pysqlite lets DDL commit on its own, so a migration that fails half-way would leave
-a half-changed file.  Here the DBAPI connection runs in autocommit mode and we issue
-``BEGIN IMMEDIATE`` ourselves (the recipe SQLAlchemy documents for pysqlite): every
-statement of a call, DDL included, commits together or not at all, and the write
-lock is held from the first read of the version table to the commit.
+Paths are checked with the standard library and opened without SQLite's create
+flag; what the caller passed in (an Engine's pool, a Connection) is used as it is
+and left open.  The transaction around a change is :mod:`frozen_alembic._transaction`.
 """
 
 from __future__ import annotations
@@ -14,14 +12,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import _sqlitefile
-from ._exceptions import DatabaseError, MigrationFailed
+from ._exceptions import DatabaseError
 
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     import sqlite3
     from collections.abc import Iterator
-    from typing import Any
 
     from sqlalchemy.engine import Connection, Engine
 
@@ -75,12 +72,14 @@ def _file_of(conn: Connection) -> Path | None:
 
 
 @contextmanager
-def open_session(db: DB, *, write: bool, timeout: float) -> Iterator[Session]:
+def open_session(db: DB, *, write: bool, timeout: float, doing: str = "open") -> Iterator[Session]:
     """Connect to ``db`` for one verb; close what we opened, nothing else.
 
     A path is checked with the standard library first (missing, not SQLite,
     read-only) and opened without the create flag, so no file is ever made by
     accident.
+
+    :param doing: the verb, for messages ("upgrade", ...).
     """
     from sqlalchemy import create_engine
     from sqlalchemy.engine import Connection, Engine
@@ -97,10 +96,10 @@ def open_session(db: DB, *, write: bool, timeout: float) -> Iterator[Session]:
     if path is None:
         msg = f"Expected a file path, an Engine or a Connection, not {type(db).__name__}."
         raise TypeError(msg)
-    _sqlitefile.check_file(path, write=write)
+    _sqlitefile.check_file(path, write=write, doing=doing)
     engine = create_engine(
         "sqlite://",
-        creator=lambda: _sqlitefile.connect(path, write=write, timeout=timeout),
+        creator=lambda: _sqlitefile.connect(path, write=write, timeout=timeout, doing=doing),
         poolclass=NullPool,
     )
     try:
@@ -108,80 +107,3 @@ def open_session(db: DB, *, write: bool, timeout: float) -> Iterator[Session]:
             yield Session(conn, path)
     finally:
         engine.dispose()
-
-
-def _pragma(raw: sqlite3.Connection, sql: str) -> list[Any]:
-    cur = raw.cursor()
-    try:
-        return cur.execute(sql).fetchall()
-    finally:
-        cur.close()
-
-
-def _fk_violations(raw: sqlite3.Connection) -> dict[tuple[str, str], int]:
-    counts: dict[tuple[str, str], int] = {}
-    for table, _rowid, parent, _fkid in _pragma(raw, "PRAGMA foreign_key_check"):
-        counts[(table, parent)] = counts.get((table, parent), 0) + 1
-    return counts
-
-
-def _check_before_commit(
-    raw: sqlite3.Connection, before: dict[tuple[str, str], int], path: Path | None
-) -> None:
-    after = _fk_violations(raw)
-    new = {key: n for key, n in after.items() if n > before.get(key, 0)}
-    if new:
-        listed = ", ".join(f"{t} -> {p} ({n} rows)" for (t, p), n in sorted(new.items()))
-        msg = (
-            f"The migration left rows whose foreign keys point nowhere: {listed}. "
-            "Nothing was changed; fix the migration script so it keeps those rows consistent."
-        )
-        raise MigrationFailed(msg, None, path)
-    result = [str(row[0]) for row in _pragma(raw, "PRAGMA quick_check")]
-    if result != ["ok"]:
-        msg = f"The migrated database failed SQLite's quick_check: {'; '.join(result[:5])}."
-        raise MigrationFailed(msg, None, path)
-
-
-@contextmanager
-def write_transaction(session: Session) -> Iterator[None]:
-    """Hold SQLite's write lock and one transaction for everything inside.
-
-    Foreign keys are switched off first (SQLite ignores that pragma inside a
-    transaction, and a table recreate would otherwise cascade-delete children),
-    checked with ``foreign_key_check`` before the commit, and restored afterwards;
-    ``quick_check`` runs before the commit too.  On any error everything rolls back.
-
-    A connection the caller already has in a transaction is used as it is: the
-    caller owns that transaction and its commit.
-    """
-    from sqlalchemy.exc import OperationalError
-
-    conn = session.connection
-    if conn.in_transaction():
-        yield
-        return
-    raw = session.dbapi
-    fk_was_on = bool(_pragma(raw, "PRAGMA foreign_keys")[0][0])
-    saved_isolation = raw.isolation_level
-    raw.isolation_level = None
-    _pragma(raw, "PRAGMA foreign_keys=OFF")
-    try:
-        with conn.begin():
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-            before = _fk_violations(raw)
-            yield
-            _check_before_commit(raw, before, session.path)
-    except OperationalError as err:
-        # BEGIN IMMEDIATE, or the COMMIT (which waits for readers in rollback-journal
-        # mode), ran out of time: the lock is another program's, nothing was changed.
-        translated = _sqlitefile.translate(err.orig, session.path)  # type: ignore[arg-type]
-        if translated is err.orig:
-            raise
-        raise translated from err
-    finally:
-        if raw.in_transaction:  # a failed commit can leave SQLite's transaction open
-            raw.rollback()
-        if fk_was_on:
-            _pragma(raw, "PRAGMA foreign_keys=ON")
-        raw.isolation_level = saved_isolation

@@ -11,9 +11,10 @@ import os
 import sqlite3
 import stat
 
+from ._errors import from_os_error, from_sqlite_error
 from ._exceptions import (
-    DatabaseBusy,
     DatabaseNotFound,
+    FrozenAlembicError,
     NotADatabase,
     ReadOnlyDatabase,
 )
@@ -35,16 +36,18 @@ def _path(path: PathArg) -> Path:
     return Path(path)
 
 
-def check_file(path: PathArg, *, write: bool) -> None:
+def check_file(path: PathArg, *, write: bool, doing: str = "open") -> None:
     """Refuse a path that is missing, not a SQLite file, or (for writes) read-only.
 
     Permission bits are checked as well as :func:`os.access`, because ``root``
     may write a file that its owner marked read-only: a user who took away the
     write bits did not want the file changed.
 
+    :param doing: what the caller is about to do, for messages ("upgrade", ...).
     :raises DatabaseNotFound: nothing at ``path``.
     :raises NotADatabase: a folder, an empty file, or a file of another format.
     :raises ReadOnlyDatabase: ``write`` and the file or its folder is read-only.
+    :raises StorageError: the file system refused (no access, name too long, ...).
     """
     try:
         st = os.stat(path)
@@ -54,11 +57,16 @@ def check_file(path: PathArg, *, write: bool) -> None:
             "at the newest revision, use Migrator.create()."
         )
         raise DatabaseNotFound(msg, _path(path)) from None
+    except OSError as err:
+        raise from_os_error(err, path, doing) from err
     if not stat.S_ISREG(st.st_mode):
         msg = f"{os.fspath(path)} is not a file, so it cannot be a SQLite database."
         raise NotADatabase(msg, _path(path))
-    with open(path, "rb") as fh:
-        header = fh.read(len(SQLITE_HEADER))
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(len(SQLITE_HEADER))
+    except OSError as err:
+        raise from_os_error(err, path, doing) from err
     if header != SQLITE_HEADER:
         what = "is empty (0 bytes)" if st.st_size == 0 else "is not a SQLite database"
         msg = f"{os.fspath(path)} {what}. Choose a database file made by this application."
@@ -91,6 +99,16 @@ def check_writable(path: PathArg, mode: int) -> None:
 
     SQLite writes a journal next to the file, so the folder must be writable too.
     """
+    from ._filenames import name_too_long_message, too_long_for_sqlite
+
+    too_long = too_long_for_sqlite(path, 4 if is_wal(path) else 8)
+    if too_long is not None:
+        import errno
+
+        from ._exceptions import StorageError
+
+        msg = name_too_long_message(path, *too_long)
+        raise StorageError(msg, _path(path), errno.ENAMETOOLONG)
     if not _is_writable(path, mode):
         msg = (
             f"{os.fspath(path)} is read-only. Make it writable (or copy it somewhere "
@@ -106,23 +124,64 @@ def check_writable(path: PathArg, mode: int) -> None:
         raise ReadOnlyDatabase(msg, _path(path))
 
 
-def uri(path: PathArg, mode: str) -> str:
-    """A SQLite ``file:`` URI for ``path`` (``?``, ``#`` and ``%`` escaped)."""
+def uri(path: PathArg, params: str) -> str:
+    """A SQLite ``file:`` URI for ``path`` (``?``, ``#`` and ``%`` escaped).
+
+    :param params: the query, e.g. ``"mode=ro"``.
+    """
     absolute = os.path.abspath(path).replace("%", "%25").replace("?", "%3F").replace("#", "%23")
     if os.sep != "/":
         absolute = "/" + absolute.replace(os.sep, "/")
-    return f"file:{absolute}?mode={mode}"
+    return f"file:{absolute}?{params}"
 
 
-def connect(path: PathArg, *, write: bool, timeout: float) -> sqlite3.Connection:
-    """Open an existing file; never create one.
+def is_wal(path: PathArg) -> bool:
+    """Whether the file's header says WAL mode (read and write versions 2)."""
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(20)
+    except OSError:
+        return False
+    return header[18:20] == b"\x02\x02"
+
+
+def _read_mode(path: PathArg) -> str:
+    """The URI parameters for reading ``path`` without writing anything beside it.
+
+    Where the file and folder may be written, the connection opens read-write (and
+    ``query_only``), so that SQLite removes the ``-wal``/``-shm`` files of a WAL
+    database on close.  Where they may not, a WAL file is opened ``immutable`` when
+    it has no ``-wal`` (then no process can be writing it, and SQLite need not make
+    a ``-shm`` beside it — which it would, as root, even in a read-only folder).
+    """
+    if _can_write(path):
+        return "mode=rw"
+    if is_wal(path) and not os.path.exists(f"{os.fspath(path)}-wal"):
+        return "mode=ro&immutable=1"
+    if is_wal(path) and not os.path.exists(f"{os.fspath(path)}-shm"):
+        msg = (
+            f"{os.fspath(path)} has unsaved changes in its -wal file, and SQLite would "
+            "have to create a -shm file beside it to read them, where this program may "
+            "not write. Open it once where its folder is writable, or copy it with its "
+            "-wal file."
+        )
+        raise ReadOnlyDatabase(msg, _path(path))
+    return "mode=ro"
+
+
+def connect(
+    path: PathArg, *, write: bool, timeout: float, doing: str = "open"
+) -> sqlite3.Connection:
+    """Open an existing file; never create one, nor anything beside it when reading.
 
     The connection is in autocommit mode (``isolation_level=None``): the caller
-    issues ``BEGIN`` itself, so DDL and DML share one real transaction.
+    issues ``BEGIN`` itself, so DDL and DML share one real transaction.  Prepared
+    statements are not cached: a statement is authorised each time it runs (see
+    :mod:`frozen_alembic._guard`).
+
+    :raises FrozenAlembicError: the matching subclass when SQLite cannot open it.
     """
-    # A reader opens read-write when it may, so that SQLite removes the -wal and
-    # -shm files of a WAL database on close; ``query_only`` still forbids writes.
-    mode = "rw" if write or _can_write(path) else "ro"
+    mode = "mode=rw" if write else _read_mode(path)
     try:
         conn = sqlite3.connect(
             uri(path, mode),
@@ -130,10 +189,10 @@ def connect(path: PathArg, *, write: bool, timeout: float) -> sqlite3.Connection
             timeout=timeout,
             isolation_level=None,
             check_same_thread=False,
+            cached_statements=0,
         )
-    except sqlite3.OperationalError as err:
-        msg = f"Cannot open {os.fspath(path)}: {err}."
-        raise DatabaseNotFound(msg, _path(path)) from err
+    except sqlite3.Error as err:
+        raise translate(err, path, doing) from err
     try:
         if not write:
             conn.execute("PRAGMA query_only = 1")
@@ -141,28 +200,13 @@ def connect(path: PathArg, *, write: bool, timeout: float) -> sqlite3.Connection
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.Error as err:
         conn.close()
-        raise translate(err, path) from err
+        raise translate(err, path, doing) from err
     return conn
 
 
-def translate(err: sqlite3.Error, path: PathArg | None) -> Exception:
+def translate(err: sqlite3.Error, path: PathArg | None, doing: str = "open") -> FrozenAlembicError:
     """Turn a low-level SQLite error into the matching :mod:`frozen_alembic` error."""
-    text = str(err).lower()
-    where = os.fspath(path) if path is not None else "the database"
-    where_path = _path(path) if path is not None else None
-    if "locked" in text or "busy" in text:
-        msg = (
-            f"{where} is in use by another program or window, which holds its "
-            "lock. Close it there, or try again with a longer timeout."
-        )
-        return DatabaseBusy(msg, where_path)
-    if "readonly" in text or "read-only" in text:
-        msg = f"{where} cannot be written. Make it writable before upgrading it."
-        return ReadOnlyDatabase(msg, where_path)
-    if "not a database" in text or "malformed" in text or "corrupt" in text:
-        msg = f"{where} is not a SQLite database or is damaged ({err})."
-        return NotADatabase(msg, where_path)
-    return err
+    return from_sqlite_error(err, path, doing)
 
 
 def read_versions(conn: sqlite3.Connection) -> tuple[str, ...] | None:

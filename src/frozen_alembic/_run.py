@@ -1,0 +1,423 @@
+"""The run machinery: lock → plan → backup → run revisions → check → commit.
+
+Every verb that changes a database goes through :class:`Change`, so every one of
+them has the same guarantees:
+
+* **lock** — ``BEGIN IMMEDIATE`` before anything is read, waiting at most until the
+  call's deadline (:class:`~frozen_alembic._transaction.Deadline`);
+* **plan** — the file's state is decided from the revision graph (the bundle's
+  manifest when there is one, so no revision code runs for a file that is too new),
+  then the steps are planned, which loads the revision modules;
+* **backup** — of a file, before the first write, within the same deadline;
+* **run** — Alembic's migration loop on our connection, inside our transaction,
+  under :data:`~frozen_alembic._shared.ALEMBIC_LOCK` and the
+  :class:`~frozen_alembic._guard.TransactionGuard`;
+* **check** — ``foreign_key_check`` and ``quick_check``;
+* **commit** — then old backups are pruned (never the one just made).
+
+When anything fails, the transaction is rolled back.  The backup is removed only
+when the file is provably unchanged: the failure came before the commit started,
+the transaction was intact and the rollback succeeded.  If a script ended the
+transaction (so something may have been committed), the file is put back from the
+backup.  Otherwise the backup is kept, and the exception says where
+(``err.backup``) and what became of the file.
+"""
+
+from __future__ import annotations
+
+from . import _backup, _sqlitefile
+from ._errors import full_disk_in, translate
+from ._exceptions import (
+    DatabaseBusy,
+    DatabaseTooNew,
+    DiskFull,
+    FrozenAlembicError,
+    MigrationFailed,
+    UnversionedDatabase,
+)
+from ._guard import TransactionBroken, TransactionGuard
+from ._report import Progress, Report
+from ._session import open_session
+from ._shared import ALEMBIC_LOCK, no_bytecode_writes
+from ._status import State, Status
+from ._transaction import Deadline, Transaction
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from pathlib import Path
+    from typing import Any
+
+    from alembic.runtime.migration import MigrationContext
+
+    from ._migrator import Migrator, ProgressCallback
+    from ._session import DB, Session
+
+    # Given the database's status, the steps Alembic should run (may raise).
+    Planner = Callable[[Status], Sequence[Any]]
+    # Work done inside the transaction before the revisions run (create_all).
+    Prepare = Callable[[Session], None]
+
+
+class ScriptFailed(Exception):
+    """A revision's script raised (the library's own errors are not wrapped)."""
+
+    def __init__(self, revision: str | None, error: BaseException) -> None:
+        super().__init__(f"revision {revision}: {error}")
+        self.revision = revision
+        self.error = error
+
+
+# Phases of a change, in order.  A failure before "commit" leaves the file as it
+# was, provided the transaction was intact and rolled back.
+LOCK, PLAN, BACKUP, MIGRATE, CHECK, COMMIT, DONE = (
+    "lock",
+    "plan",
+    "backup",
+    "migrate",
+    "check",
+    "commit",
+    "done",
+)
+
+
+class Change:
+    """One changing call of a :class:`Migrator` on one database.
+
+    :param verb: for messages: ``"upgrade"``, ``"downgrade"``, ``"stamp"``, ``"create"``.
+    :param planner: the steps to run, given the database's status.
+    :param allowed: states besides current/behind/empty that the verb accepts
+        (``stamp`` adopts unversioned files and, with ``purge``, too-new ones).
+    :param prepare: work inside the transaction before the revisions run.
+    """
+
+    def __init__(
+        self,
+        migrator: Migrator,
+        *,
+        verb: str,
+        target: str,
+        planner: Planner,
+        progress: ProgressCallback | None = None,
+        backup: bool = True,
+        purge: bool = False,
+        allowed: frozenset[State] = frozenset(),
+        prepare: Prepare | None = None,
+    ) -> None:
+        self.migrator = migrator
+        self.verb = verb
+        self.target = target
+        self.planner = planner
+        self.progress = progress
+        self.backup = backup
+        self.purge = purge
+        self.allowed = allowed
+        self.prepare = prepare
+        self.phase = LOCK
+        self.path: Path | None = None
+        self.saved: Path | None = None
+        self.rolled_back = True
+        self.ended = False
+        self.restored = False
+        self.restore_error: BaseException | None = None
+
+    def execute(self, db: DB) -> Report:
+        """Run the change on ``db``; only :class:`FrozenAlembicError` leaves it."""
+        deadline = Deadline(self.migrator._timeout)
+        try:
+            with open_session(
+                db, write=True, timeout=deadline.remaining(), doing=self.verb
+            ) as session:
+                self.path = session.path
+                report = self._in_session(session, deadline)
+        except Exception as err:
+            settled = self._settle(err)
+            if settled is err:
+                raise
+            raise settled from _cause(err)
+        except BaseException as err:  # KeyboardInterrupt, SystemExit: as they are
+            self._settle_backup(err)
+            raise
+        if self.saved is not None and self.path is not None:
+            _backup.prune(
+                self.path, self.migrator._backup_dir, self.migrator._keep_backups, spare=self.saved
+            )
+        return Report(report.before, report.after, report.applied, report.path, self.saved)
+
+    def _in_session(self, session: Session, deadline: Deadline) -> Report:
+        migrator = self.migrator
+        txn = Transaction(session, deadline)
+        try:
+            txn.begin()
+            self.phase = PLAN
+            status = migrator._status(session)
+            self._check_state(status, session)
+            planned = list(self.planner(status))
+            if not planned:
+                txn.rollback()
+                return Report(status.current, status.current, (), session.path)
+            txn.refuse_if_unsafe()
+            if self.backup and session.path is not None:
+                self.phase = BACKUP
+                label = "+".join(status.current) or status.state.name.lower()
+                self.saved = _backup.take(
+                    session.path, migrator._backup_dir, label, deadline=deadline
+                )
+            self.phase = MIGRATE
+            if self.prepare is not None:
+                self.prepare(session)
+            report = run_revisions(
+                migrator, session, planned, self.target, self.progress, purge=self.purge
+            )
+            self.phase = CHECK
+            txn.check()
+            self.phase = COMMIT
+            txn.commit()
+            self.phase = DONE
+            return report
+        except BaseException as err:
+            self.rolled_back = txn.rollback()
+            self.ended = isinstance(err, TransactionBroken) and err.ended
+            if self.ended and self.saved is not None:
+                self._restore(session, deadline)
+            raise
+        finally:
+            txn.close()
+
+    def _check_state(self, status: Status, session: Session) -> None:
+        if status.state is State.TOO_NEW and State.TOO_NEW not in self.allowed:
+            raise too_new(status)
+        if status.state is State.UNVERSIONED and State.UNVERSIONED not in self.allowed:
+            raise unversioned(status, session)
+
+    def _restore(self, session: Session, deadline: Deadline) -> None:
+        assert self.saved is not None
+        assert session.path is not None
+        try:
+            # The restore may wait for the lock again: give it a fresh, full timeout.
+            _backup.restore_into(
+                session.dbapi, self.saved, session.path, Deadline(deadline.timeout)
+            )
+            self.restored = True
+        except Exception as err:
+            self.restore_error = err
+
+    # -- after a failure --------------------------------------------------------------
+
+    def _unchanged(self, err: BaseException) -> bool:
+        """Whether the file is provably as it was before the call."""
+        if self.restored or self.ended or not self.rolled_back:
+            return False
+        if self.phase != COMMIT:
+            return True
+        # A COMMIT refused for want of the lock wrote nothing (SQLite takes the
+        # lock before it writes); any other failure during the commit proves nothing.
+        return isinstance(translate(err, self.path, self.verb), DatabaseBusy)
+
+    def _settle_backup(self, err: BaseException) -> Path | None:
+        """Remove the backup if the file is provably unchanged; return it if kept."""
+        if self.saved is None:
+            return None
+        if self._unchanged(err):
+            _backup._remove_database(self.saved)
+            return None
+        return self.saved
+
+    def _outcome(self, err: BaseException, kept: Path | None) -> str:
+        where = str(self.path) if self.path is not None else "the database"
+        if self.restored:
+            return (
+                f"{where} was put back from the backup taken before the run, which is "
+                f"kept at {kept}."
+            )
+        if self.restore_error is not None:
+            return (
+                f"Putting {where} back from the backup {kept} failed "
+                f"({type(self.restore_error).__name__}: {self.restore_error}); the backup "
+                "is kept: restore it with frozen_alembic.restore(backup, file)."
+            )
+        if self.ended:
+            return (
+                f"Something may already have been committed to {where}, and no backup "
+                "was taken (backup=False): check the file before using it."
+            )
+        if kept is None:
+            return f"{where} was not changed." if self.path is not None else "Nothing changed."
+        return (
+            f"{where} was rolled back, but that it is unchanged cannot be proven; the "
+            f"backup taken before the run is kept at {kept}."
+        )
+
+    def _settle(self, err: Exception) -> FrozenAlembicError:
+        """The exception to raise for ``err``, with the backup settled and described."""
+        kept = self._settle_backup(err)
+        ran = self.phase in (MIGRATE, CHECK, COMMIT) or self.saved is not None
+        outcome = self._outcome(err, kept) if ran else ""
+        if isinstance(err, TransactionBroken):
+            settled: FrozenAlembicError = MigrationFailed(
+                f"The migration was stopped: revision {err.revision} {err.what}. "
+                "frozen-alembic runs every revision of a call in one transaction, so a "
+                "script must not commit, roll back or end it (remove that statement; "
+                "for a step that may fail, use op.get_bind().begin_nested()). "
+                f"{outcome}",
+                err.revision,
+                self.path,
+            )
+        elif isinstance(err, ScriptFailed):
+            settled = _script_failure(err, self.path, outcome)
+        elif isinstance(err, FrozenAlembicError):
+            settled = err
+            if outcome and outcome not in str(err):
+                settled.args = (f"{err} {outcome}".strip(),)
+        else:
+            settled = translate(err, self.path, self.verb)
+            if outcome:
+                settled.args = (f"{settled} {outcome}".strip(),)
+        settled.backup = kept
+        settled.restored = self.restored
+        return settled
+
+
+def _cause(err: BaseException) -> BaseException:
+    """The low-level error to chain: a script's own error, not our wrapper."""
+    if isinstance(err, ScriptFailed):
+        return err.error
+    return err
+
+
+def _script_failure(err: ScriptFailed, path: Path | None, outcome: str) -> FrozenAlembicError:
+    error = err.error
+    rev = err.revision
+    where = f"revision {rev}" if rev else "the migration"
+    if full_disk_in(error) is not None:
+        import errno
+
+        msg = (
+            f"{where} could not be applied to {path or 'the database'}: the disk is full. "
+            f"{outcome} Free some space on that disk, then try again."
+        )
+        return DiskFull(msg, path, errno.ENOSPC)
+    orig = getattr(error, "orig", None) or error  # SQLAlchemy's wrapper: the DBAPI error
+    statement = getattr(error, "statement", None)
+    detail = f"{type(orig).__name__}: {orig}"
+    if isinstance(statement, str):
+        detail += f" (in: {' '.join(statement.split())[:200]})"
+    hint = ""
+    if "cannot vacuum" in str(error).lower():
+        hint = (
+            " VACUUM cannot run inside a transaction, and frozen-alembic runs every "
+            "revision in one: remove it from the script."
+        )
+    msg = f"{where} failed: {detail}.{hint} {outcome} Fix the cause, then retry."
+    return MigrationFailed(msg, rev, path)
+
+
+def run_revisions(
+    migrator: Migrator,
+    session: Session,
+    planned: Sequence[Any],
+    target: str,
+    progress: ProgressCallback | None,
+    *,
+    purge: bool = False,
+) -> Report:
+    """Run Alembic's migration loop over ``planned`` inside the session's transaction.
+
+    :raises TransactionBroken: a script ended (or tried to end) the transaction.
+    :raises ScriptFailed: a script raised.
+    """
+    from alembic.runtime.environment import EnvironmentContext
+
+    scripts = migrator._scripts
+    config = scripts.new_config()
+    script = scripts.directory
+    raw = session.dbapi
+    before = _sqlitefile.read_versions(raw) or ()
+    applied: list[str] = []
+    running: list[str | None] = [None]
+    guard = TransactionGuard(raw)
+
+    def fn(rev: Any, context: MigrationContext) -> Iterator[Any]:
+        context.autocommit_block = lambda: guard.refuse_autocommit_block(running[0])  # type: ignore[method-assign,assignment,return-value]
+        return _track(list(planned), applied, running, progress, guard)
+
+    try:
+        with (
+            ALEMBIC_LOCK,
+            guard,
+            EnvironmentContext(config, script, fn=fn, destination_rev=target, purge=purge) as env,
+        ):
+            if migrator._run_env_py:
+                config.attributes["connection"] = session.connection
+                with no_bytecode_writes():
+                    script.run_env()
+            else:
+                env.configure(connection=session.connection, target_metadata=migrator._metadata)
+                with env.begin_transaction():
+                    env.run_migrations()
+            guard.check(running[0])
+    except (TransactionBroken, FrozenAlembicError):
+        raise
+    except Exception as err:
+        broken = guard.broken(running[0])
+        if broken is not None:
+            raise broken from err
+        raise ScriptFailed(running[0], err) from err
+    after = _sqlitefile.read_versions(raw) or ()
+    return Report(before, after, tuple(applied), session.path)
+
+
+def _track(
+    planned: list[Any],
+    applied: list[str],
+    running: list[str | None],
+    progress: ProgressCallback | None,
+    guard: TransactionGuard,
+) -> Iterator[Any]:
+    """Yield Alembic's steps, checking the transaction at every boundary."""
+    total = len(planned)
+    for index, step in enumerate(planned):
+        if index:
+            guard.check(running[0])  # the previous revision, its version row included
+        rev = _step_revision(step)
+        running[0] = rev
+        if progress is not None:
+            doc = getattr(getattr(step, "revision", None), "doc", "") or ""
+            verb = "Undoing" if getattr(step, "is_downgrade", False) else "Applying"
+            progress(Progress(index, total, rev, f"{verb} {rev}: {doc}".rstrip(": ")))
+        yield step
+        if rev is not None and type(step).__name__ != "StampStep":
+            applied.append(rev)
+    guard.check(running[0])
+    if progress is not None:
+        progress(Progress(total, total, None, "Done"))
+
+
+def _step_revision(step: Any) -> str | None:
+    script = getattr(step, "revision", None)
+    rev = getattr(script, "revision", None)
+    return rev if isinstance(rev, str) else None
+
+
+def too_new(status: Status) -> DatabaseTooNew:
+    """The error for a file whose revision this application does not know."""
+    found = ", ".join(status.current)
+    where = status.path or "The database"
+    msg = (
+        f"{where} is at revision {found}, which this version of the application "
+        "does not know: a newer release wrote it. Open it with that release, or "
+        "open it read-only."
+    )
+    return DatabaseTooNew(msg, status.path, found)
+
+
+def unversioned(status: Status, session: Session) -> UnversionedDatabase:
+    """The error for a file with tables but no version."""
+    tables = _sqlitefile.user_tables(session.dbapi)
+    where = status.path or "The database"
+    msg = (
+        f"{where} has tables ({', '.join(tables[:5])}) but no Alembic version, so "
+        "its schema is unknown. If you know which revision it matches, adopt it: "
+        "Migrator.upgrade(db, adopt=REVISION) or Migrator.stamp(db, REVISION)."
+    )
+    return UnversionedDatabase(msg, status.path, tables)
