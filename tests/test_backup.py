@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import calendar
+import re
 import sqlite3
 import time
 from collections.abc import Callable
@@ -39,12 +41,19 @@ def test_upgrade_backs_up_first_and_reports_it(
     path = db_at("0001_initial")
     _add_notes(path, 50)
     before = sha256(path)
+    started = int(time.time())
     report = migrator.upgrade(path)
+    finished = time.time()
     assert report.backup is not None
     assert report.backup.parent == path.parent
-    assert report.backup.name.startswith(f"{path.name}.")
-    assert report.backup.name.endswith(".0001_initial.bak")
-    assert time.strftime("%Y-%m-%d") in report.backup.name
+    # <file name>.<UTC time>Z.<old revision>.bak, the time that of the upgrade
+    name = re.fullmatch(
+        rf"{re.escape(path.name)}\.(\d{{4}}-\d\d-\d\dT\d\d-\d\d-\d\d)Z\.0001_initial\.bak",
+        report.backup.name,
+    )
+    assert name is not None, report.backup.name
+    taken = calendar.timegm(time.strptime(name.group(1), "%Y-%m-%dT%H-%M-%S"))
+    assert started <= taken <= finished
     assert versions(report.backup) == ["0001_initial"]
     conn = sqlite3.connect(report.backup)
     assert conn.execute("SELECT count(*) FROM note").fetchone() == (50,)

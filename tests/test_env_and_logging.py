@@ -21,8 +21,9 @@ RECORDING_ENV = """
 from alembic import context
 
 config = context.config
-config.attributes["env_ran"] = config.attributes.get("env_ran", 0) + 1
 connection = config.attributes["connection"]
+with open({log!r}, "a") as log:
+    log.write(f"{{connection.in_transaction()}}\\n")
 context.configure(connection=connection)
 with context.begin_transaction():
     context.run_migrations()
@@ -47,7 +48,8 @@ def test_env_py_is_optional(scripts: Path, tmp_path: Path) -> None:
 
 
 def test_env_py_runs_when_asked_with_the_live_connection(scripts: Path, tmp_path: Path) -> None:
-    (scripts / "env.py").write_text(RECORDING_ENV)
+    log = tmp_path / "env-runs.log"
+    (scripts / "env.py").write_text(RECORDING_ENV.format(log=str(log)))
     migrator = Migrator(scripts, run_env_py=True)
     path = tmp_path / "doc.notes"
     progress: list[int] = []
@@ -56,6 +58,11 @@ def test_env_py_runs_when_asked_with_the_live_connection(scripts: Path, tmp_path
     migrator.downgrade(path, "0003_pinned", progress=lambda p: progress.append(p.done))
     assert progress == [0, 1, 2, 3]
     assert migrator.current(path) == ("0003_pinned",)
+    # env.py ran once per changing call, each time handed our connection inside our
+    # transaction (not one of its own).
+    assert log.read_text().splitlines() == ["True", "True"]
+    migrator.status(path)
+    assert len(log.read_text().splitlines()) == 2  # reading runs no env.py
 
 
 def test_reference_env_py_works_when_asked(scripts: Path, tmp_path: Path) -> None:

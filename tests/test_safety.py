@@ -11,9 +11,11 @@ import pytest
 import sqlalchemy as sa
 
 from frozen_alembic import (
+    DatabaseNotFound,
     InvalidTarget,
     MigrationFailed,
     Migrator,
+    NotADatabase,
     State,
     UnversionedDatabase,
 )
@@ -200,7 +202,8 @@ def test_bad_inputs_leave_no_file_behind(migrator: Migrator, tmp_path: Path, ver
         "stamp": migrator.stamp,
     }
     for target in (folder / "missing.notes", empty, text):
-        with pytest.raises(Exception, match=r"No database|empty|not a SQLite"):
+        expected = DatabaseNotFound if target.name == "missing.notes" else NotADatabase
+        with pytest.raises(expected, match=r"No database|empty|not a SQLite"):
             calls[verb](target)
     assert sorted(p.name for p in folder.iterdir()) == ["empty.notes", "text.notes"]
     assert empty.read_bytes() == b""

@@ -366,6 +366,7 @@ class Migrator:
             backup=False,
             allowed=frozenset(State),
             prepare=prepare,
+            empty_only=True,
         )
         return change.execute(db)
 

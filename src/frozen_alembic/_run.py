@@ -89,6 +89,8 @@ class Change:
     :param allowed: states besides current/behind/empty that the verb accepts
         (``stamp`` adopts unversioned files and, with ``purge``, too-new ones).
     :param prepare: work inside the transaction before the revisions run.
+    :param empty_only: the planner accepts only an empty database (``create``), where
+        no row can cascade: a caller's transaction with foreign keys on is then fine.
     """
 
     def __init__(
@@ -103,6 +105,7 @@ class Change:
         purge: bool = False,
         allowed: frozenset[State] = frozenset(),
         prepare: Prepare | None = None,
+        empty_only: bool = False,
     ) -> None:
         self.migrator = migrator
         self.verb = verb
@@ -113,6 +116,7 @@ class Change:
         self.purge = purge
         self.allowed = allowed
         self.prepare = prepare
+        self.empty_only = empty_only
         self.phase = LOCK
         self.path: Path | None = None
         self.saved: Path | None = None
@@ -156,7 +160,8 @@ class Change:
             if not planned:
                 txn.rollback()
                 return Report(status.current, status.current, (), session.path)
-            txn.refuse_if_unsafe()
+            if not self.empty_only:
+                txn.refuse_if_unsafe()
             if self.backup and session.path is not None:
                 self.phase = BACKUP
                 label = "+".join(status.current) or status.state.name.lower()
