@@ -9,6 +9,14 @@ several of them race for the same file::
         load everything, create R, wait until G exists, upgrade DB, then print
         the report as JSON: {"before": [...], "after": [...], "applied": [...],
         "backup": "..." or null, "started": T, "finished": T} (T: time.time())
+    python tests/crash_worker.py --events E SCRIPTS DB
+        as the first form, and append one line "T EVENT" to E (T: time.monotonic())
+        at each phase, so that whoever kills the worker can tell where it died:
+            upgrade          upgrade() is about to be called (lock, plan, backup follow)
+            revision REV     the progress callback announced REV: its script runs next
+            revisions done   the last progress callback: checks and commit follow
+            done             upgrade() returned: the file is committed
+        Each line is flushed at once; the OS keeps it when the process is killed.
 """
 
 from __future__ import annotations
@@ -18,8 +26,30 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from frozen_alembic import Migrator
+
+if TYPE_CHECKING:
+    from frozen_alembic import Progress
+
+
+class Events:
+    """The ``--events`` file: one flushed line per phase of the upgrade."""
+
+    def __init__(self, file: TextIO) -> None:
+        self._file = file
+
+    def note(self, event: str) -> None:
+        self._file.write(f"{time.monotonic():.6f} {event}\n")
+        self._file.flush()
+
+    def progress(self, progress: Progress) -> None:
+        """The ``progress=`` callback of :meth:`Migrator.upgrade`."""
+        if progress.revision is not None:
+            self.note(f"revision {progress.revision}")
+        else:
+            self.note("revisions done")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ready", type=Path, help="create this file once loaded")
     parser.add_argument("--go", type=Path, help="wait until this file exists, then upgrade")
     parser.add_argument("--timeout", type=float, default=30.0, help="lock timeout, seconds")
+    parser.add_argument("--events", type=Path, help="append a line to this file at each phase")
     args = parser.parse_args(argv)
 
     migrator = Migrator(args.scripts, timeout=args.timeout)
@@ -39,8 +70,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.go is not None:
         while not args.go.exists():
             time.sleep(0.001)
+    events_file = args.events.open("a", encoding="utf-8") if args.events is not None else None
     started = time.time()
-    report = migrator.upgrade(args.db)
+    if events_file is None:
+        report = migrator.upgrade(args.db)
+    else:
+        events = Events(events_file)
+        events.note("upgrade")
+        report = migrator.upgrade(args.db, progress=events.progress)
+        events.note("done")
+        events_file.close()
     finished = time.time()
     if args.report:
         print(
