@@ -17,6 +17,7 @@ earlier versions (no ``Z``) are still recognised, and count as the oldest.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import sqlite3
@@ -29,10 +30,20 @@ from ._exceptions import (
     BackupFailed,
     DatabaseBusy,
     DatabaseError,
+    DiskFull,
     FrozenAlembicError,
     NotADatabase,
+    ReadOnlyDatabase,
+    StorageError,
 )
-from ._filenames import short_label, short_part
+from ._filenames import (
+    name_fits,
+    name_max,
+    name_too_long_message,
+    short_label,
+    short_part,
+    too_long_for_sqlite,
+)
 from ._transaction import Deadline
 
 TYPE_CHECKING = False
@@ -125,52 +136,82 @@ def _step_until(deadline: Deadline) -> Callable[[int, int, int], None]:
     return check_deadline
 
 
-def _copy(source: Path, target: Path, deadline: Deadline) -> None:
+def _copy(source: Path, target: Path, deadline: Deadline, doing: str = "back up") -> None:
     """Copy ``source`` to a new file ``target`` through the backup API, with a deadline.
 
+    The copy is a self-contained rollback-journal database even when ``source`` is
+    in WAL mode: opening it later (to restore it, or by a user) creates nothing
+    beside it.
+
+    :param doing: ``"back up"`` or ``"restore"``, for messages.
     :raises DatabaseBusy: the source stayed locked until the deadline.
     :raises DiskFull: no space for the copy.
     :raises BackupFailed: any other failure.  ``target`` is removed on failure.
     """
-    src = _sqlitefile.connect(source, write=False, timeout=deadline.remaining(), doing="back up")
+    src = _sqlitefile.connect(source, write=False, timeout=deadline.remaining(), doing=doing)
     try:
         dst = sqlite3.connect(target, isolation_level=None)
         try:
             src.backup(dst, pages=_PAGES_PER_STEP, progress=_step_until(deadline), sleep=0.05)
+            dst.execute("PRAGMA journal_mode=DELETE")
         finally:
             dst.close()
         fsync(target)
     except _Deadline:
         _remove_database(target)
         msg = (
-            f"Could not back up {source} within {deadline.timeout:g} s: another program "
+            f"Could not {doing} {source} within {deadline.timeout:g} s: another program "
             "keeps it locked. Close it there and try again. Nothing was changed."
         )
         raise DatabaseBusy(msg, source) from None
     except (sqlite3.Error, OSError) as err:
         _remove_database(target)
-        raise _backup_error(err, source, target) from err
+        raise _copy_error(err, source, target, doing) from err
     finally:
         src.close()
 
 
-def _backup_error(err: BaseException, source: Path, target: Path) -> FrozenAlembicError:
-    full = full_disk_in(err)
-    if full is not None:
-        translated = (
-            from_os_error(full, source, "back up")
-            if isinstance(full, OSError)
-            else from_sqlite_error(full, source, "back up")  # type: ignore[arg-type]
-        )
+def _copy_error(err: BaseException, source: Path, target: Path, doing: str) -> FrozenAlembicError:
+    """The error for a failed copy: ``DiskFull`` when it is that, else by what failed."""
+    about = source if doing == "back up" else target
+    if isinstance(err, OSError):
+        translated = from_os_error(err, about, doing)
+    else:
+        # Judged at the target: that is where the space or the permission was missing.
+        translated = from_sqlite_error(err, target, doing)  # type: ignore[arg-type]
+    if full_disk_in(err) is not None or isinstance(translated, DiskFull):
+        if doing == "back up":
+            into, where = target.parent, "there (or choose another backup folder)"
+        else:
+            into, where = target, "there"
         msg = (
-            f"Cannot back up {source} to {target.parent}: the disk is full. Free some "
-            "space there (or choose another backup folder), then try again. Nothing "
-            "was changed."
+            f"Cannot {doing} {source} to {into}: the disk is full. Free some "
+            f"space {where}, then try again. Nothing was changed."
         )
-        translated.args = (msg,)
-        return translated
-    msg = f"Could not back up {source} to {target}: {err}. Nothing was changed."
-    return BackupFailed(msg, source)
+        return DiskFull(msg, about, errno.ENOSPC)
+    if doing == "back up":
+        msg = f"Could not back up {source} to {target}: {err}. Nothing was changed."
+        return BackupFailed(msg, source)
+    if isinstance(translated, DatabaseError):
+        translated.path = target
+    return translated
+
+
+def _check_intact(source: Path, deadline: Deadline) -> None:
+    """Refuse to restore from a backup that SQLite finds damaged."""
+    conn = _sqlitefile.connect(source, write=False, timeout=deadline.remaining(), doing="restore")
+    try:
+        result = [str(r[0]) for r in conn.execute("PRAGMA quick_check").fetchall()]
+    except sqlite3.Error as err:
+        result = [str(err)]
+    finally:
+        conn.close()
+    if result != ["ok"]:
+        msg = (
+            f"The backup {source} is damaged ({'; '.join(result[:3])}), so it was not "
+            "restored; nothing was changed. Choose another backup."
+        )
+        raise NotADatabase(msg, source)
 
 
 def _clear_partials(part: str, folder: Path) -> None:
@@ -204,6 +245,13 @@ def take(path: Path, folder: Path | None, label: str, *, deadline: Deadline) -> 
     except OSError as err:
         msg = f"Cannot make the backup folder {folder}: {err}. Nothing was changed."
         raise BackupFailed(msg, path) from err
+    if _sqlitefile._read_only_disk(str(folder)) or not os.access(folder, os.W_OK):
+        msg = (
+            f"Cannot back up {path}: the backup folder {folder} cannot be written (it is "
+            "read-only, or on a disk mounted read-only). Choose another backup folder. "
+            "Nothing was changed."
+        )
+        raise ReadOnlyDatabase(msg, path)
     part = short_part(path.name, folder)
     _clear_partials(part, folder)
     label = short_label(re.sub(r"[^\w+-]", "_", label) or "none")
@@ -219,7 +267,7 @@ def take(path: Path, folder: Path | None, label: str, *, deadline: Deadline) -> 
         os.replace(partial, final)
     except OSError as err:
         _remove_database(partial)
-        raise _backup_error(err, path, final) from err
+        raise _copy_error(err, path, final, "back up") from err
     _newfile.fsync_folder(folder)
     return final
 
@@ -306,6 +354,7 @@ def restore(
     deadline = Deadline(timeout)
     try:
         _sqlitefile.check_file(source, write=False, doing="restore")
+        _check_intact(source, deadline)
         if not os.path.lexists(target):
             _restore_new(source, target, deadline)
             return target
@@ -335,14 +384,19 @@ def restore(
 
 
 def _restore_new(source: Path, target: Path, deadline: Deadline) -> None:
+    """Restore ``source`` to ``target``, which does not exist yet: whole, or not at all."""
     from ._exceptions import DatabaseExists
 
+    too_long = too_long_for_sqlite(target)
+    if too_long is not None or not name_fits(target):
+        length, limit = too_long or (len(os.fsencode(target.name)), name_max(target.parent) - 8)
+        raise StorageError(name_too_long_message(target, length, limit), target, errno.ENAMETOOLONG)
     _newfile.remove_leftovers(target.parent)
     with _newfile.TempFile(target, "restoring") as tmp:
         try:
-            _copy(source, tmp.path, deadline)
-        except BackupFailed as err:  # _copy speaks of backups; this is a restore
-            raise DatabaseError(str(err).replace("back up", "restore"), target) from err
+            _copy(source, tmp.path, deadline, doing="restore")
+        except FrozenAlembicError as err:
+            raise _newfile.about_new_file(err, tmp.path, target) from err.__cause__
         try:
             _newfile.publish(tmp.path, target)
         except FileExistsError:

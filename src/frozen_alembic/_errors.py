@@ -176,15 +176,121 @@ def from_sqlite_error(err: sqlite3.Error, path: PathArg | None, doing: str) -> F
         msg = f"Cannot {doing} {where}: the disk is full. Free some space on it, then try again."
         return DiskFull(msg, as_path, errno.ENOSPC)
     if code == SQLITE_IOERR:
-        msg = (
-            f"Cannot {doing} {where}: the disk reported an input/output error ({err}). "
-            "Check the disk (a USB stick may have been removed), then try again."
-        )
-        return StorageError(msg, as_path, errno.EIO)
+        return diagnose_ioerr(err, path, doing)
     if code == SQLITE_CANTOPEN:
         return diagnose_cantopen(err, path, doing)
     msg = f"Cannot {doing} {where}: SQLite reported {err}."
     return DatabaseError(msg, as_path)
+
+
+LOW_SPACE = 1 << 20
+"""Free bytes below which an I/O error on a write is taken for a full disk."""
+
+
+def _free_bytes(path: PathArg) -> int | None:
+    try:
+        st = os.statvfs(os.path.dirname(os.path.abspath(path)))
+    except (OSError, AttributeError):  # Windows has no statvfs
+        return None
+    return st.f_bavail * st.f_frsize
+
+
+def _file_size_limit() -> int | None:
+    try:
+        import resource
+    except ImportError:
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def diagnose_ioerr(err: sqlite3.Error, path: PathArg | None, doing: str) -> FrozenAlembicError:
+    """Say *why* SQLite had an I/O error where the system can tell.
+
+    SQLite reports a full disk as such only for some writes (growing its ``-shm``
+    file, or hitting a file size limit, are "disk I/O errors"), so the free space and
+    the process's file size limit are looked at.
+    """
+    where = _show(path)
+    as_path = _as_path(path)
+    free = _free_bytes(path) if path is not None else None
+    if free is not None and free < LOW_SPACE:
+        msg = (
+            f"Cannot {doing} {where}: the disk is full ({free} bytes free; SQLite "
+            f"reported {err}). Free some space on that disk, then try again."
+        )
+        return DiskFull(msg, as_path, errno.ENOSPC)
+    limit = _file_size_limit()
+    if limit is not None:
+        msg = (
+            f"Cannot {doing} {where}: a write failed ({err}), and this process may not "
+            f"write files larger than {limit} bytes (ulimit -f). Raise that limit, then "
+            "try again."
+        )
+        return DiskFull(msg, as_path, errno.EFBIG)
+    msg = (
+        f"Cannot {doing} {where}: the disk reported an input/output error ({err}). "
+        "Check the disk (a USB stick may have been removed), then try again."
+    )
+    return StorageError(msg, as_path, errno.EIO)
+
+
+# Errors after which SQLite may roll the whole transaction back by itself.
+_SELF_ROLLBACK = {SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY, 7}  # 7: SQLITE_NOMEM
+# Errors that come from the machine, not from a script's SQL.
+_ENVIRONMENT = {
+    SQLITE_PERM,
+    SQLITE_BUSY,
+    SQLITE_LOCKED,
+    SQLITE_READONLY,
+    SQLITE_IOERR,
+    SQLITE_CORRUPT,
+    SQLITE_FULL,
+    SQLITE_CANTOPEN,
+    SQLITE_NOTADB,
+}
+
+
+def _chain(err: BaseException) -> list[BaseException]:
+    """``err``, its causes and contexts, and the DBAPI errors SQLAlchemy wraps."""
+    found: list[BaseException] = []
+    todo: list[BaseException] = [err]
+    while todo:
+        current = todo.pop(0)
+        if any(current is f for f in found):
+            continue
+        found.append(current)
+        for linked in (getattr(current, "orig", None), current.__cause__, current.__context__):
+            if isinstance(linked, BaseException):
+                todo.append(linked)
+    return found
+
+
+def _code(err: sqlite3.Error) -> int | None:
+    code = sqlite_code(err)
+    return _code_from_text(str(err).lower()) if code in (None, 1) else code
+
+
+_DISK_ERRNOS = {*_FULL_ERRNOS, errno.EIO, errno.EROFS}
+
+
+def environment_error_in(err: BaseException) -> BaseException | None:
+    """The machine's failure (disk full, I/O error, ...) behind ``err``, if any.
+
+    Only SQLite's own environment errors and the disk's errors count: a script's
+    ``FileNotFoundError`` that it turned into another error is the script's business.
+    """
+    for candidate in _chain(err):
+        if isinstance(candidate, OSError) and candidate.errno in _DISK_ERRNOS:
+            return candidate
+        if isinstance(candidate, sqlite3.Error) and _code(candidate) in _ENVIRONMENT:
+            return candidate
+    return None
+
+
+def rolled_back_by_sqlite(err: BaseException) -> bool:
+    """Whether ``err`` is of a kind after which SQLite rolls a transaction back itself."""
+    return any(isinstance(c, sqlite3.Error) and _code(c) in _SELF_ROLLBACK for c in _chain(err))
 
 
 def diagnose_cantopen(err: sqlite3.Error, path: PathArg | None, doing: str) -> FrozenAlembicError:
@@ -244,28 +350,26 @@ def translate(err: BaseException, path: PathArg | None, doing: str) -> FrozenAle
 
 def full_disk_in(err: BaseException) -> BaseException | None:
     """The disk-full error in ``err``'s chain of causes, if there is one."""
-    seen: set[int] = set()
-    current: BaseException | None = err
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        orig = getattr(current, "orig", None)
-        for candidate in (current, orig):
-            if isinstance(candidate, OSError) and candidate.errno in _FULL_ERRNOS:
-                return candidate
-            if isinstance(candidate, sqlite3.Error) and (
-                sqlite_code(candidate) == SQLITE_FULL or "disk is full" in str(candidate)
-            ):
-                return candidate
-        current = current.__cause__ or current.__context__
+    for candidate in _chain(err):
+        if isinstance(candidate, OSError) and candidate.errno in _FULL_ERRNOS:
+            return candidate
+        if isinstance(candidate, sqlite3.Error) and _code(candidate) == SQLITE_FULL:
+            return candidate
     return None
 
 
-def public(doing: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+def public(doing: str, *, scripts: bool = False) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Decorate a public function so that only :class:`FrozenAlembicError` leaves it.
 
-    The database path, for the message, is the first ``str``/``PathLike`` argument.
+    The path, for the message, is the first ``str``/``PathLike`` argument.
+
+    :param scripts: the path is a script directory, not a database: failures are
+        :class:`ScriptsError` (an app catching ``DatabaseError`` must not blame the
+        user's document for its own install).
     """
     import functools
+
+    from ._exceptions import ScriptsError
 
     def decorate(fn: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(fn)
@@ -277,7 +381,10 @@ def public(doing: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
             except (TypeError, ValueError):
                 raise  # a caller's mistake (a wrong argument), not a failure
             except Exception as err:
-                raise translate(err, _path_in(args, kwargs), doing) from err
+                translated = translate(err, _path_in(args, kwargs), doing)
+                if scripts:
+                    raise ScriptsError(str(translated)) from err
+                raise translated from err
 
         return wrapper
 

@@ -81,6 +81,22 @@ def short_label(label: str) -> str:
     return shorten(label, LABEL_MAX)
 
 
+def name_fits(path: str | os.PathLike[str]) -> bool:
+    """Whether the file system accepts ``path``'s name, asked without creating anything.
+
+    ``lstat`` of a name that is too long fails with ``ENAMETOOLONG`` before the file
+    system looks for it.  The byte count alone is not enough: exFAT and NTFS count
+    UTF-16 units (255 of them), not bytes, and report the same ``NAME_MAX``.
+    """
+    import errno
+
+    try:
+        os.lstat(path)
+    except OSError as err:
+        return err.errno != errno.ENAMETOOLONG
+    return True
+
+
 def too_long_for_sqlite(
     path: str | os.PathLike[str], suffix_room: int = SQLITE_SUFFIX_ROOM
 ) -> tuple[int, int] | None:
@@ -92,7 +108,12 @@ def too_long_for_sqlite(
     folder = os.path.dirname(os.path.abspath(path)) or os.sep
     length = len(os.fsencode(os.path.basename(os.fspath(path))))
     limit = name_max(folder) - suffix_room
-    return (length, limit) if length > limit else None
+    if length <= limit:
+        return None
+    suffix = "-journal" if suffix_room == SQLITE_SUFFIX_ROOM else "-wal"
+    if name_fits(f"{os.fspath(path)}{suffix}"):
+        return None
+    return length, limit
 
 
 def name_too_long_message(path: str | os.PathLike[str], length: int, limit: int) -> str:

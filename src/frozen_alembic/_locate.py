@@ -6,8 +6,9 @@ Plain strings and :mod:`os.path` only: this runs on the start-up path.
 from __future__ import annotations
 
 import os
+import stat
 
-from ._exceptions import ScriptsNotFound
+from ._exceptions import ScriptsError, ScriptsNotFound
 from ._locators.cx_freeze import CxFreeze
 from ._locators.nuitka import Nuitka
 from ._locators.pyinstaller import PyInstaller
@@ -29,7 +30,17 @@ def frozen_backend() -> Backend | None:
 
 
 def _is_scripts(folder: str) -> bool:
-    return os.path.isdir(os.path.join(folder, "versions"))
+    try:
+        return stat.S_ISDIR(os.stat(os.path.join(folder, "versions")).st_mode)
+    except PermissionError as err:
+        msg = (
+            f"The migrations folder {folder} cannot be read: permission was denied. "
+            "The application must be able to read its migrations: check the folder's "
+            "permissions (or reinstall the application)."
+        )
+        raise ScriptsError(msg) from err
+    except OSError:
+        return False
 
 
 def find(folder: str, anchor: str | None, path: str | os.PathLike[str] | None) -> str:

@@ -13,7 +13,7 @@ from ._errors import public, translate
 from ._exceptions import DatabaseExists, FrozenAlembicError, InvalidTarget, StorageError
 from ._filenames import name_too_long_message, too_long_for_sqlite
 from ._report import Progress, Report
-from ._run import Change
+from ._run import Change, too_new
 from ._scripts import Revision, Scripts
 from ._session import Session, as_path, open_session
 from ._status import State, Status, classify
@@ -52,7 +52,7 @@ class Migrator:
     :raises TamperedScripts: the files differ from the build's manifest.
     """
 
-    @public("read the migrations in")
+    @public("read the migrations in", scripts=True)
     def __init__(
         self,
         script_location: str | os.PathLike[str],
@@ -73,7 +73,7 @@ class Migrator:
         self._template_bytes: bytes | None = None
 
     @classmethod
-    @public("find the migrations for")
+    @public("find the migrations for", scripts=True)
     def locate(
         cls,
         folder: str = "migrations",
@@ -400,6 +400,9 @@ class Migrator:
                 txn = Transaction(session, deadline)
                 try:
                     txn.begin()
+                    status = self._status(session)
+                    if status.state is State.TOO_NEW:
+                        raise too_new(status)
                     guard = TransactionGuard(session.dbapi)
                     with guard:
                         yield Operations(MigrationContext.configure(session.connection))
@@ -504,7 +507,10 @@ def _create_file(path: Path, fill: Callable[[Path], Report]) -> Report:
         raise StorageError(name_too_long_message(path, *too_long), path, errno.ENAMETOOLONG)
     _newfile.remove_leftovers(path.parent)
     with _newfile.TempFile(path, "creating") as tmp:
-        report = fill(tmp.path)
+        try:
+            report = fill(tmp.path)
+        except FrozenAlembicError as err:
+            raise _newfile.about_new_file(err, tmp.path, path) from err.__cause__
         _newfile.fsync(tmp.path)
         try:
             _newfile.publish(tmp.path, path)

@@ -64,7 +64,10 @@ class TempFile:
     def __init__(self, path: Path, kind: str) -> None:
         name = f".{short_part(path.name, path.parent)}.{os.urandom(6).hex()}.{kind}"
         self.path = path.with_name(name)
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+        except OSError as err:  # speak of the file the caller asked for, not ours
+            raise OSError(err.errno, err.strerror, os.fspath(path)) from err
         _lock(self.fd)
 
     def __enter__(self) -> TempFile:
@@ -159,3 +162,12 @@ def _unused(path: Path) -> bool:
         return _lock(fd)
     finally:
         os.close(fd)  # also releases the lock we may have taken
+
+
+def about_new_file(err: Exception, tmp: Path, path: Path) -> Exception:
+    """``err``, raised while filling ``tmp``, told about the file the caller asked for."""
+    text = str(err).replace(f"{tmp} was not changed", f"{path} was not created")
+    err.args = (text.replace(str(tmp), str(path)),)
+    if getattr(err, "path", None) is not None:
+        err.path = path  # type: ignore[attr-defined]
+    return err

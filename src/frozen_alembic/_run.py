@@ -26,18 +26,17 @@ backup.  Otherwise the backup is kept, and the exception says where
 from __future__ import annotations
 
 from . import _backup, _sqlitefile
-from ._errors import full_disk_in, translate
+from ._errors import environment_error_in, rolled_back_by_sqlite, translate
 from ._exceptions import (
     DatabaseBusy,
     DatabaseTooNew,
-    DiskFull,
     FrozenAlembicError,
     MigrationFailed,
     UnversionedDatabase,
 )
 from ._guard import TransactionBroken, TransactionGuard
 from ._report import Progress, Report
-from ._session import open_session
+from ._session import as_path, open_session
 from ._shared import ALEMBIC_LOCK, no_bytecode_writes
 from ._status import State, Status
 from ._transaction import Deadline, Transaction
@@ -127,6 +126,12 @@ class Change:
 
     def execute(self, db: DB) -> Report:
         """Run the change on ``db``; only :class:`FrozenAlembicError` leaves it."""
+        path = as_path(db)
+        if path is not None:
+            _sqlitefile.check_file(path, write=False, doing=self.verb)
+            problem = _sqlitefile.writable_problem(path)
+            if problem is not None:
+                return self._without_writing(db, problem)
         deadline = Deadline(self.migrator._timeout)
         try:
             with open_session(
@@ -188,6 +193,16 @@ class Change:
             raise
         finally:
             txn.close()
+
+    def _without_writing(self, db: DB, problem: FrozenAlembicError) -> Report:
+        """A file that cannot be written: fine if there is nothing to do, else ``problem``."""
+        timeout = self.migrator._timeout
+        with open_session(db, write=False, timeout=timeout, doing=self.verb) as session:
+            status = self.migrator._status(session)
+            self._check_state(status, session)
+            if list(self.planner(status)):
+                raise problem
+            return Report(status.current, status.current, (), session.path)
 
     def _check_state(self, status: Status, session: Session) -> None:
         if status.state is State.TOO_NEW and State.TOO_NEW not in self.allowed:
@@ -294,14 +309,11 @@ def _script_failure(err: ScriptFailed, path: Path | None, outcome: str) -> Froze
     error = err.error
     rev = err.revision
     where = f"revision {rev}" if rev else "the migration"
-    if full_disk_in(error) is not None:
-        import errno
-
-        msg = (
-            f"{where} could not be applied to {path or 'the database'}: the disk is full. "
-            f"{outcome} Free some space on that disk, then try again."
-        )
-        return DiskFull(msg, path, errno.ENOSPC)
+    machine = environment_error_in(error)
+    if machine is not None:  # the disk, not the script: say what the user can do
+        settled = translate(machine, path, "upgrade")
+        settled.args = (f"{where} could not be applied: {settled} {outcome}".strip(),)
+        return settled
     orig = getattr(error, "orig", None) or error  # SQLAlchemy's wrapper: the DBAPI error
     statement = getattr(error, "statement", None)
     detail = f"{type(orig).__name__}: {orig}"
@@ -364,6 +376,9 @@ def run_revisions(
     except (TransactionBroken, FrozenAlembicError):
         raise
     except Exception as err:
+        if not guard.refused and not raw.in_transaction and rolled_back_by_sqlite(err):
+            # A full disk or an I/O error: SQLite rolled the transaction back itself.
+            raise ScriptFailed(running[0], err) from err
         broken = guard.broken(running[0])
         if broken is not None:
             raise broken from err

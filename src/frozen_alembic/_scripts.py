@@ -213,13 +213,18 @@ def _failing_file(err: BaseException, location: Path) -> str:
     """The script (``versions/NAME.py`` or ``env.py``) where loading ``err`` happened."""
     import traceback
 
-    found = "one of the migration scripts"
+    found = f"One of the migration scripts in {location}"
+    if isinstance(err, SyntaxError) and err.filename:  # compiling: no frame of the file
+        name = os.path.basename(err.filename)
+        parent = os.path.basename(os.path.dirname(err.filename))
+        shown = f"versions/{name}" if parent == "versions" else name
+        return f"The migration script {location / shown} (line {err.lineno})"
     for frame in traceback.extract_tb(err.__traceback__):
         name = os.path.basename(frame.filename)
         parent = os.path.basename(os.path.dirname(frame.filename))
         if parent == "versions" or name in ("env.py", "env.pyc"):
             shown = f"versions/{name}" if parent == "versions" else name
-            found = f"{location / shown} (line {frame.lineno})"
+            found = f"The migration script {location / shown} (line {frame.lineno})"
     return found
 
 
@@ -249,10 +254,10 @@ def load_failure(err: BaseException, location: Path) -> ScriptsError:
             )
         else:
             fix = f"Install {module}, or fix the import in the script."
-        msg = f"The migration script {where} cannot be loaded: it imports {module} ({err}). {fix}"
+        msg = f"{where} cannot be loaded: it imports {module} ({err}). {fix}"
         return ScriptsError(msg)
     msg = (
-        f"The migration script {where} cannot be loaded: {type(err).__name__}: {err}. "
+        f"{where} cannot be loaded: {type(err).__name__}: {err}. "
         "Fix the script (nothing was run on any database)."
     )
     return ScriptsError(msg)

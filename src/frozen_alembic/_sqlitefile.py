@@ -94,34 +94,56 @@ def _can_write(path: PathArg) -> bool:
         return False
 
 
-def check_writable(path: PathArg, mode: int) -> None:
-    """Raise :class:`ReadOnlyDatabase` if ``path`` or its folder cannot be written.
+def _read_only_disk(folder: str) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & getattr(os, "ST_RDONLY", 1))
+    except (OSError, AttributeError):  # Windows has no statvfs
+        return False
 
-    SQLite writes a journal next to the file, so the folder must be writable too.
+
+def writable_problem(path: PathArg, mode: int | None = None) -> FrozenAlembicError | None:
+    """Why ``path`` cannot be changed in place, or ``None`` when it can.
+
+    SQLite writes a journal next to the file, so the folder must be writable too,
+    and the journal's name must fit the file system.
     """
     from ._filenames import name_too_long_message, too_long_for_sqlite
 
+    where = _path(path)
+    folder = _folder(path)
+    if _read_only_disk(folder):
+        msg = (
+            f"{os.fspath(path)} is on a disk mounted read-only. Copy it to a writable "
+            "disk (or remount that one read-write) before upgrading it."
+        )
+        return ReadOnlyDatabase(msg, where)
     too_long = too_long_for_sqlite(path, 4 if is_wal(path) else 8)
     if too_long is not None:
         import errno
 
         from ._exceptions import StorageError
 
-        msg = name_too_long_message(path, *too_long)
-        raise StorageError(msg, _path(path), errno.ENAMETOOLONG)
-    if not _is_writable(path, mode):
+        return StorageError(name_too_long_message(path, *too_long), where, errno.ENAMETOOLONG)
+    if not _is_writable(path, os.stat(path).st_mode if mode is None else mode):
         msg = (
             f"{os.fspath(path)} is read-only. Make it writable (or copy it somewhere "
             "writable) before upgrading it."
         )
-        raise ReadOnlyDatabase(msg, _path(path))
-    folder = _folder(path)
+        return ReadOnlyDatabase(msg, where)
     if not _is_writable(folder, os.stat(folder).st_mode):
         msg = (
             f"The folder {folder} is read-only, and SQLite needs to write its journal "
             f"there to change {os.path.basename(path)}. Move the file to a writable folder."
         )
-        raise ReadOnlyDatabase(msg, _path(path))
+        return ReadOnlyDatabase(msg, where)
+    return None
+
+
+def check_writable(path: PathArg, mode: int) -> None:
+    """Raise what :func:`writable_problem` finds."""
+    problem = writable_problem(path, mode)
+    if problem is not None:
+        raise problem
 
 
 def uri(path: PathArg, params: str) -> str:

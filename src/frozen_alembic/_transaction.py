@@ -17,7 +17,12 @@ commits.  With foreign keys on, such a connection cannot be changed safely, and
 :meth:`Transaction.refuse_if_unsafe` says how to call instead.
 
 Waits are bounded by one :class:`Deadline` for the whole call: SQLite's busy timeout
-is set to what is left of it before each step that may wait.
+is set to what is left of it before each step that may wait — ``BEGIN IMMEDIATE`` and
+``COMMIT``.  In between it is zero: in rollback-journal mode, a statement that
+outgrows SQLite's page cache tries to take the exclusive lock to spill pages into the
+file, and with readers present each such statement would otherwise wait a whole
+timeout.  Refused at once, the spill is simply skipped (the pages stay in memory
+until the commit), so a migration never waits for readers before its commit.
 """
 
 from __future__ import annotations
@@ -95,6 +100,7 @@ class Transaction:
         self._fk_before: dict[tuple[str, str], int] = {}
         self.active = False
         self.commit_started = False
+        self._began_for_caller = False
 
     def _set_busy_timeout(self) -> None:
         pragma(self.raw, f"PRAGMA busy_timeout = {self.deadline.busy_ms()}")
@@ -114,8 +120,10 @@ class Transaction:
         else:
             if not raw.in_transaction:  # SQLAlchemy's transaction had not reached SQLite
                 pragma(raw, "BEGIN IMMEDIATE")
+                self._began_for_caller = True
             pragma(raw, f"SAVEPOINT {SAVEPOINT}")
         self.active = True
+        pragma(raw, "PRAGMA busy_timeout = 0")  # see the module's docstring: spills
         self._fk_before = _fk_violations(raw)
 
     def refuse_if_unsafe(self) -> None:
@@ -172,13 +180,17 @@ class Transaction:
     def rollback(self) -> bool:
         """Undo everything since :meth:`begin`; never raises.
 
+        In a caller's transaction only our savepoint is undone — unless SQLite's
+        transaction was begun by us (the caller's had not written yet), which is
+        then ended, so that the caller does not hold the write lock for nothing.
+
         :return: ``True`` when the rollback certainly took effect (or there was
             nothing to roll back), ``False`` when it failed.
         """
         raw = self.raw
         ok = True
         try:
-            if self.owned:
+            if self.owned or self._began_for_caller:
                 if raw.in_transaction:
                     pragma(raw, "ROLLBACK")
             elif raw.in_transaction:
