@@ -151,11 +151,18 @@ def test_the_working_directory_is_never_read_nor_changed(
     cwd.mkdir()
     monkeypatch.chdir(cwd)
 
-    def forbidden(*args: object) -> None:
-        raise AssertionError("the working directory was used")
+    used: list[str] = []
+    real_getcwd = os.getcwd
 
-    monkeypatch.setattr(os, "chdir", forbidden)
-    monkeypatch.setattr(os, "getcwd", forbidden)
+    def chdir(*args: object) -> None:
+        used.append(f"os.chdir{args}")
+
+    def getcwd() -> str:
+        used.append("os.getcwd()")
+        return real_getcwd()
+
+    monkeypatch.setattr(os, "chdir", chdir)
+    monkeypatch.setattr(os, "getcwd", getcwd)
     path = tmp_path / "docs" / "doc.notes"
     path.parent.mkdir()
     migrator = Migrator(scripts)
@@ -166,6 +173,7 @@ def test_the_working_directory_is_never_read_nor_changed(
     backup(path)
     ensure_current(path, scripts=scripts)
     monkeypatch.undo()
+    assert used == []
     assert list(cwd.iterdir()) == []
 
 
