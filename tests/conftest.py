@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,6 +56,31 @@ def db_at(migrator: Migrator, tmp_path: Path) -> Callable[[str], Path]:
         return path
 
     return make
+
+
+def fill_release_1(
+    path: Path, notebooks: int, notes: int, *, tag: str = "", body: str = ""
+) -> None:
+    """Put ``notebooks`` notebooks and ``notes`` notes into a file at ``0001_initial``.
+
+    :param tag: goes into every title and body, to tell files apart.
+    :param body: extra text for every note's body (to make the file bigger).
+    """
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        conn.execute("BEGIN")
+        conn.executemany(
+            "INSERT INTO notebook (id, title, sort_key) VALUES (?, ?, ?)",
+            [(i, f"Notebook {tag}{i}", str(i * 10)) for i in range(1, notebooks + 1)],
+        )
+        conn.executemany(
+            "INSERT INTO note (id, notebook_id, author_name, body, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [
+                (i, i % notebooks + 1, "Ada King Lovelace", f"Note {tag}{i}{body}", "2026-01-02")
+                for i in range(1, notes + 1)
+            ],
+        )
+        conn.execute("COMMIT")
 
 
 def sha256(path: Path) -> str:

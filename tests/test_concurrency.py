@@ -22,7 +22,7 @@ import pytest
 
 from frozen_alembic import DatabaseBusy, Migrator
 
-from .conftest import HEAD, REVISIONS, sha256, versions
+from .conftest import HEAD, REVISIONS, fill_release_1, sha256, versions
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -47,21 +47,7 @@ conn.close()
 
 def _fill(path: Path) -> None:
     """Some notebooks and notes, at revision 0001_initial."""
-    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
-        conn.execute("BEGIN")
-        conn.executemany(
-            "INSERT INTO notebook (id, title, sort_key) VALUES (?, ?, ?)",
-            [(i, f"Notebook {i}", str(i * 10)) for i in range(1, NOTEBOOKS + 1)],
-        )
-        conn.executemany(
-            "INSERT INTO note (id, notebook_id, author_name, body, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [
-                (i, i % NOTEBOOKS + 1, "Ada King Lovelace", f"Note {i}", "2026-01-02 03:04:05")
-                for i in range(1, NOTES + 1)
-            ],
-        )
-        conn.execute("COMMIT")
+    fill_release_1(path, NOTEBOOKS, NOTES)
 
 
 def _backups(db: Path) -> list[Path]:

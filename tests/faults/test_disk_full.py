@@ -26,7 +26,7 @@ import pytest
 
 from frozen_alembic import DiskFull, FrozenAlembicError, Migrator
 
-from ..conftest import HEAD, REFERENCE_SCRIPTS, schema, sha256, versions
+from ..conftest import HEAD, REFERENCE_SCRIPTS, fill_release_1, schema, sha256, versions
 from .procs import run_with_fsize_limit
 
 TmpfsFactory = Callable[[int], Path]
@@ -56,21 +56,9 @@ class Document:
 def _fill(path: Path, journal_mode: str) -> None:
     with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:
         assert conn.execute(f"PRAGMA journal_mode={journal_mode}").fetchone() == (journal_mode,)
-        conn.execute("BEGIN")
-        conn.executemany(
-            "INSERT INTO notebook (id, title, sort_key) VALUES (?, ?, ?)",
-            [(i, f"Notebook {i}", str(i * 10)) for i in range(1, NOTEBOOKS + 1)],
-        )
-        conn.executemany(
-            "INSERT INTO note (id, notebook_id, author_name, body, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [
-                (i, i % NOTEBOOKS + 1, "Ada King Lovelace", f"Note {i} {BODY}", "2026-01-02")
-                for i in range(1, NOTES + 1)
-            ],
-        )
-        conn.execute("COMMIT")
-        if journal_mode == "wal":
+    fill_release_1(path, NOTEBOOKS, NOTES, body=f" {BODY}")
+    if journal_mode == "wal":
+        with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 

@@ -23,7 +23,7 @@ import pytest
 
 from frozen_alembic import DatabaseBusy, Migrator, Report, State, Status
 
-from ..conftest import HEAD, REVISIONS, schema, versions
+from ..conftest import HEAD, REVISIONS, fill_release_1, schema, versions
 
 # Rounds of N threads each upgrading its own file, per N: 48 upgrades per (N, shared
 # or own Migrators), 288 in all, in 288 concurrent pairs (a round of N has N(N-1)/2).
@@ -88,21 +88,7 @@ def rows_for(seed: int) -> tuple[int, int]:
 def fill(path: Path, seed: int) -> tuple[int, int]:
     """Put notebooks and notes into a file at 0001_initial; return how many."""
     notebooks, notes = rows_for(seed)
-    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
-        conn.execute("BEGIN")
-        conn.executemany(
-            "INSERT INTO notebook (id, title, sort_key) VALUES (?, ?, ?)",
-            [(i, f"Notebook {seed}/{i}", str(i * 10)) for i in range(1, notebooks + 1)],
-        )
-        conn.executemany(
-            "INSERT INTO note (id, notebook_id, author_name, body, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [
-                (i, i % notebooks + 1, "Ada King Lovelace", f"Note {seed}/{i}", "2026-01-02")
-                for i in range(1, notes + 1)
-            ],
-        )
-        conn.execute("COMMIT")
+    fill_release_1(path, notebooks, notes, tag=f"{seed}/")
     return rows_for(seed)
 
 
