@@ -42,8 +42,10 @@ def test_stage_copies_cleanly_and_writes_the_manifest(scripts: Path, tmp_path: P
     assert manifest["heads"] == [HEAD]
     assert list(manifest["revisions"]) == sorted(REVISIONS)
     assert manifest["revisions"]["0002_tags"] == ["0001_initial"]
+    # Every file but the manifest and the heads file (which checks itself against it).
     assert set(manifest["files"]) == {n for n in names if (staged.folder / n).is_file()} - {
-        MANIFEST
+        MANIFEST,
+        "frozen-alembic-heads.txt",
     }
     for needed in ("notekeeper.models", "logging.config", "sqlalchemy.dialects.sqlite"):
         assert needed in manifest["imports"]
@@ -53,7 +55,10 @@ def test_stage_copies_cleanly_and_writes_the_manifest(scripts: Path, tmp_path: P
 
 def test_scan_imports_reads_env_py_and_revisions() -> None:
     found = scan_imports(REFERENCE_SCRIPTS)
-    assert {"alembic", "sqlalchemy", "notekeeper.models"} <= found
+    needed = {"alembic", "alembic.op", "sqlalchemy", "notekeeper", "notekeeper.models"}
+    assert needed <= found.modules
+    assert found.app_modules == {"notekeeper.models"}
+    assert found.missing == []
 
 
 def test_a_missing_import_fails_the_build_early(scripts: Path, tmp_path: Path) -> None:
@@ -123,7 +128,7 @@ def test_an_unreadable_manifest_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ScriptsError, match="cannot be read"):
         Migrator(staged.folder)
     (staged.folder / MANIFEST).write_text('{"format": 99}')
-    with pytest.raises(ScriptsError, match="format 1"):
+    with pytest.raises(ScriptsError, match="format 2"):
         Migrator(staged.folder)
 
 

@@ -66,6 +66,19 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--run", metavar="CMD", help="run the built app on a scratch database ({db} in CMD)"
     )
+    args = verbs.add_parser(
+        "pyinstaller-args",
+        help="stage migrations and print the pyinstaller arguments that bundle them",
+        description=(
+            "Stage the Alembic script directory for a PyInstaller build and print the "
+            "arguments that add it (and every module its scripts import), one per line: "
+            'mapfile -t fa < <(frozen-alembic pyinstaller-args DIR); pyinstaller app.py "${fa[@]}"'
+        ),
+    )
+    args.add_argument("script_dir", help="the Alembic script directory in the source tree")
+    args.add_argument("--target", default="migrations", help="the folder's name in the build")
+    args.add_argument("--stage-dir", metavar="DIR", help="where to stage the copy")
+    args.add_argument("--bytecode-only", action="store_true", help="ship .pyc files only")
     return parser
 
 
@@ -86,6 +99,19 @@ def _verify(args: argparse.Namespace, out: TextIO) -> int:
     report = verify_build(args.build_dir, source=args.source, target=args.target, run=args.run)
     print(report, file=out)
     return 0 if report.ok else 1
+
+
+def _pyinstaller_args(args: argparse.Namespace, out: TextIO) -> int:
+    from .build import pyinstaller_args  # build-time code, loaded only for this verb
+
+    lines = pyinstaller_args(
+        args.script_dir,
+        target=args.target,
+        stage_dir=args.stage_dir,
+        bytecode_only=args.bytecode_only,
+    )
+    print("\n".join(lines), file=out)
+    return 0
 
 
 def _run(args: argparse.Namespace, out: TextIO) -> None:
@@ -141,6 +167,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     try:
         if args.verb == "verify":
             return _verify(args, out)
+        if args.verb == "pyinstaller-args":
+            return _pyinstaller_args(args, out)
         _run(args, out)
     except FrozenAlembicError as err:
         print(f"frozen-alembic: error: {err}", file=sys.stderr)

@@ -12,7 +12,7 @@ import os
 
 from . import _locate, _sqlitefile
 from ._exceptions import FrozenAlembicError
-from ._names import HEADS_NAME
+from ._names import HEADS_NAME, MANIFEST_NAME
 from ._report import Report
 
 TYPE_CHECKING = False
@@ -37,18 +37,53 @@ def versions_fingerprint(location: str) -> str:
     return f"{len(names)} {crc}"
 
 
+def _crc(data: bytes) -> int:
+    import zlib
+
+    return zlib.crc32(data)
+
+
+def _manifest_stamp(location: str) -> str:
+    """The size and CRC-32 of the bundle's manifest, which the heads file is tied to."""
+    with open(os.path.join(location, MANIFEST_NAME), "rb") as fh:
+        data = fh.read()
+    return f"{len(data)} {_crc(data)}"
+
+
 def write_heads(location: str, heads: tuple[str, ...]) -> None:
-    """Write the heads file of a bundle (build time)."""
+    """Write the heads file of a bundle (build time, after the manifest).
+
+    Besides the heads it records the fingerprint of ``versions/`` and a stamp of
+    the manifest, and ends with a CRC of its own lines: a heads file that was edited,
+    or that belongs to another build, is then never believed.
+    """
+    body = (
+        f"heads {' '.join(heads)}\n"
+        f"versions {versions_fingerprint(location)}\n"
+        f"manifest {_manifest_stamp(location)}\n"
+    )
     with open(os.path.join(location, HEADS_NAME), "w", encoding="utf-8") as fh:
-        fh.write(f"heads {' '.join(heads)}\nversions {versions_fingerprint(location)}\n")
+        fh.write(f"{body}check {_crc(body.encode())}\n")
 
 
 def bundled_heads(location: str) -> tuple[str, ...] | None:
-    """The heads recorded in the bundle, or ``None`` if absent or stale."""
+    """The heads recorded in the bundle, or ``None`` unless every check holds.
+
+    The checks, all cheap and standard-library only: the file's own CRC (an edit),
+    the ``versions/`` listing (a planted or deleted revision) and the manifest's
+    size and CRC (a heads file of another build).  ``None`` sends the caller down
+    the full route, which verifies every file against the manifest.
+    """
     try:
         with open(os.path.join(location, HEADS_NAME), encoding="utf-8") as fh:
-            fields = dict(line.rstrip("\n").split(" ", 1) for line in fh if " " in line)
+            text = fh.read()
+        body, _, last = text.rstrip("\n").rpartition("\n")
+        if last != f"check {_crc((body + chr(10)).encode())}":
+            return None
+        fields = dict(line.split(" ", 1) for line in body.split("\n") if " " in line)
         if fields.get("versions") != versions_fingerprint(location):
+            return None
+        if fields.get("manifest") != _manifest_stamp(location):
             return None
     except (OSError, ValueError):
         return None

@@ -16,24 +16,28 @@ import json
 import os
 
 from ._exceptions import ScriptsError, TamperedScripts
-from ._names import MANIFEST_NAME
+from ._names import HEADS_NAME, MANIFEST_NAME
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
 
-FORMAT = 1
+FORMAT = 2
 
 
 def file_hashes(folder: Path) -> dict[str, str]:
-    """SHA-256 of every file under ``folder`` (but the manifest), by POSIX relative path."""
+    """SHA-256 of every file under ``folder``, by POSIX relative path.
+
+    The manifest and the heads file are left out: the heads file is written after
+    the manifest and checks itself against it (see :mod:`frozen_alembic._fast`).
+    """
     hashes: dict[str, str] = {}
     for root, dirs, files in os.walk(folder):
         dirs.sort()
         for name in sorted(files):
             full = os.path.join(root, name)
             rel = os.path.relpath(full, folder).replace(os.sep, "/")
-            if rel == MANIFEST_NAME:
+            if rel in (MANIFEST_NAME, HEADS_NAME):
                 continue
             with open(full, "rb") as fh:
                 hashes[rel] = hashlib.sha256(fh.read()).hexdigest()

@@ -13,14 +13,18 @@ from ._freezers import (
     pyinstaller_args,
     pyinstaller_options,
 )
-from ._stage import BuildError, Staged, scan_imports, stage
+from ._imports import ImportScan, ImportSite, scan_imports
+from ._stage import BuildError, Staged, default_stage_dir, stage
 from ._verify import VerifyReport, verify_build
 
 __all__ = [
     "BuildError",
+    "ImportScan",
+    "ImportSite",
     "Staged",
     "VerifyReport",
     "cx_freeze_options",
+    "default_stage_dir",
     "merge_options",
     "nuitka_args",
     "pyinstaller_args",

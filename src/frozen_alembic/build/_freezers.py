@@ -9,7 +9,7 @@ from ._stage import stage
 # Packages to take whole: Alembic loads its DDL implementations and SQLAlchemy its
 # dialects by name.  (frozen_alembic's own lazily imported modules are listed one
 # by one in the staged imports.)
-_PACKAGES = (
+LIBRARY_PACKAGES = (
     "alembic.ddl",
     "alembic.operations",
     "alembic.runtime",
@@ -18,8 +18,17 @@ _PACKAGES = (
     "sqlalchemy.dialects.sqlite",
 )
 # What the packages above can reach but a migrating app never runs: test suites
-# (which pull in pytest and mypy) and syntax highlighting for Mako's error pages.
-_EXCLUDES = ("alembic.testing", "sqlalchemy.testing", "pygments", "mypy", "pytest")
+# (which pull in pytest and mypy), syntax highlighting for Mako's error pages, and
+# frozen-alembic's own build side.
+NOT_AT_RUN_TIME = (
+    "alembic.testing",
+    "sqlalchemy.testing",
+    "pygments",
+    "mypy",
+    "pytest",
+    "frozen_alembic.build",
+    "frozen_alembic.__pyinstaller",
+)
 
 
 def cx_freeze_options(
@@ -46,8 +55,8 @@ def cx_freeze_options(
     return {
         "include_files": [(str(staged.folder), target)],
         "includes": list(staged.imports),
-        "packages": list(_PACKAGES),
-        "excludes": list(_EXCLUDES),
+        "packages": list(LIBRARY_PACKAGES),
+        "excludes": list(NOT_AT_RUN_TIME),
     }
 
 
@@ -74,15 +83,19 @@ def pyinstaller_options(
 ) -> dict[str, list[object]]:
     """``datas`` and ``hiddenimports`` for a PyInstaller ``.spec`` (``Analysis(...)``).
 
-    The folder lands in ``sys._MEIPASS/target`` (``_internal/`` for one-folder
-    builds, the unpack folder for one-file builds).
+    What frozen-alembic, Alembic and SQLAlchemy load by name comes from the hook
+    frozen-alembic registers with PyInstaller (``pyinstaller40`` entry point); these
+    options add the application's own part: the staged migrations folder, which
+    lands in ``sys._MEIPASS/target`` (``_internal/`` for one-folder builds, the
+    unpack folder for one-file builds), and every module the scripts import —
+    ``from app import helper`` included, which PyInstaller cannot see.
 
     :return: a dict with ``datas`` (``(source, target)`` pairs) and ``hiddenimports``.
     """
     staged = stage(script_location, target=target, stage_dir=stage_dir, bytecode_only=bytecode_only)
     return {
         "datas": [(str(staged.folder), target)],
-        "hiddenimports": list(staged.imports),
+        "hiddenimports": list(staged.script_imports),
     }
 
 
@@ -95,17 +108,14 @@ def pyinstaller_args(
 ) -> list[str]:
     """The same as :func:`pyinstaller_options`, as ``pyinstaller`` command-line arguments.
 
-    :return: ``--add-data``, ``--hidden-import``, ``--collect-submodules`` and
-        ``--exclude-module`` arguments.
+    On a shell, ``frozen-alembic pyinstaller-args DIR`` prints them, one per line.
+
+    :return: ``--add-data`` and ``--hidden-import`` arguments.
     """
     staged = stage(script_location, target=target, stage_dir=stage_dir, bytecode_only=bytecode_only)
     args = ["--add-data", f"{staged.folder}{os.pathsep}{target}"]
-    for module in staged.imports:
+    for module in staged.script_imports:
         args += ["--hidden-import", module]
-    for package in _PACKAGES:
-        args += ["--collect-submodules", package]
-    for module in _EXCLUDES:
-        args += ["--exclude-module", module]
     return args
 
 
@@ -127,6 +137,6 @@ def nuitka_args(
     staged = stage(script_location, target=target, stage_dir=stage_dir, bytecode_only=bytecode_only)
     args = [f"--include-raw-dir={staged.folder}={target}"]
     args += [f"--include-module={module}" for module in staged.imports]
-    args += [f"--include-package={package}" for package in _PACKAGES]
-    args += [f"--nofollow-import-to={module}" for module in _EXCLUDES]
+    args += [f"--include-package={package}" for package in LIBRARY_PACKAGES]
+    args += [f"--nofollow-import-to={module}" for module in NOT_AT_RUN_TIME]
     return args

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ast
 import datetime
-import importlib.util
 import json
 import pkgutil
 import py_compile
@@ -18,12 +16,17 @@ from .. import _manifest
 from .._exceptions import FrozenAlembicError
 from .._fast import write_heads
 from .._names import MANIFEST_NAME, TEMPLATE_NAME
+from ._imports import ImportScan, scan_imports
+
+_PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 
 if TYPE_CHECKING:
     import os
 
 # What Alembic and SQLAlchemy load by name at run time, which no freezer can see.
 DYNAMIC_IMPORTS = (
+    "alembic.op",
+    "alembic.context",
     "logging.config",
     "sqlalchemy.dialects.sqlite",
     "sqlalchemy.dialects.sqlite.pysqlite",
@@ -44,30 +47,18 @@ class Staged:
 
     :ivar folder: the staged script directory (holds the manifest).
     :ivar target: the folder's name inside the build.
-    :ivar imports: every module the revisions, ``env.py`` and Alembic need.
+    :ivar imports: every module the revisions, ``env.py``, Alembic and frozen-alembic
+        need at run time (what a freezer without frozen-alembic's hook must be told).
     :ivar heads: the newest revisions.
+    :ivar script_imports: the modules the scripts themselves import (and the
+        application modules those import), which only the application can list.
     """
 
     folder: Path
     target: str
     imports: tuple[str, ...]
     heads: tuple[str, ...]
-
-
-def scan_imports(folder: Path) -> set[str]:
-    """Every absolute import in ``env.py`` and the revision files (at any depth)."""
-    found: set[str] = set()
-    files = [folder / "env.py", *sorted((folder / "versions").glob("*.py"))]
-    for file in files:
-        if not file.is_file():
-            continue
-        tree = ast.parse(file.read_text(encoding="utf-8"), filename=str(file))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                found.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                found.add(node.module)
-    return found
+    script_imports: tuple[str, ...] = ()
 
 
 def runtime_modules() -> list[str]:
@@ -75,26 +66,45 @@ def runtime_modules() -> list[str]:
     import frozen_alembic
 
     names = ["frozen_alembic"]
+    build_side = ("frozen_alembic.build", "frozen_alembic.__pyinstaller")
     for info in pkgutil.walk_packages(frozen_alembic.__path__, "frozen_alembic."):
-        if not info.name.startswith("frozen_alembic.build"):
+        if not info.name.startswith(build_side):
             names.append(info.name)
     return sorted(names)
 
 
-def _check_importable(modules: set[str], folder: Path) -> None:
-    missing = []
-    for name in sorted(modules):
-        try:
-            if importlib.util.find_spec(name) is None:
-                missing.append(name)
-        except (ImportError, ValueError):
-            missing.append(name)
-    if missing:
-        msg = (
-            f"The migrations in {folder} import {', '.join(missing)}, which the build "
-            "interpreter cannot import. Install them (or fix the imports) before building."
-        )
-        raise BuildError(msg)
+def _check_imports(scan: ImportScan, folder: Path) -> None:
+    """Refuse to build what would fail at run time: imports nothing can satisfy."""
+    if not scan.missing and not scan.problems:
+        return
+    lines = [f"  {site.module}: imported at {site.file}:{site.line}" for site in scan.missing]
+    lines += [f"  {problem}" for problem in scan.problems]
+    msg = (
+        f"The migrations in {folder} import modules the build interpreter cannot "
+        "import:\n" + "\n".join(lines) + "\nInstall them in the build environment (or fix "
+        "the imports) before building; a frozen app could not load these revisions."
+    )
+    raise BuildError(msg)
+
+
+def default_stage_dir(source: Path) -> Path:
+    """Where :func:`stage` puts its copy by default: outside every package.
+
+    ``build/frozen-alembic`` in the project's root (the nearest folder above the
+    scripts with a ``pyproject.toml``, ``setup.py``, ``setup.cfg`` or ``.git``), or
+    else beside the outermost package that contains the scripts.  Inside a package,
+    a freezer told to take the package whole would bundle the staged copy a second
+    time.
+    """
+    outside = source.parent
+    while (outside / "__init__.py").exists():
+        outside = outside.parent
+    for folder in (source.parent, *source.parents):
+        if any((folder / marker).exists() for marker in _PROJECT_MARKERS):
+            if (folder / "__init__.py").exists():
+                break  # a package that happens to have a setup.py: not a project root
+            return folder / "build" / "frozen-alembic"
+    return outside / "build" / "frozen-alembic"
 
 
 def _graph(folder: Path) -> tuple[dict[str, list[str]], tuple[str, ...]]:
@@ -129,8 +139,8 @@ def stage(
 
     :param script_location: the source Alembic script directory.
     :param target: the folder's name inside the build.
-    :param stage_dir: where to stage (default: ``build/frozen-alembic`` beside the
-        script directory); the copy goes to ``stage_dir/target``.
+    :param stage_dir: where to stage (default: :func:`default_stage_dir`, outside
+        every package); the copy goes to ``stage_dir/target``.
     :param bytecode_only: ship ``.pyc`` files only.
     :return: what was staged.
     :raises BuildError: the scripts import modules that cannot be found.
@@ -139,13 +149,15 @@ def stage(
     if not (source / "versions").is_dir():
         msg = f"{source} is not an Alembic script directory (no versions/ folder)."
         raise BuildError(msg)
-    base = Path(stage_dir) if stage_dir is not None else source.parent / "build" / "frozen-alembic"
+    base = Path(stage_dir) if stage_dir is not None else default_stage_dir(source)
     folder = base.resolve() / target
+    scan = scan_imports(source)
+    _check_imports(scan, source)
     if folder.exists():
         shutil.rmtree(folder)
-    shutil.copytree(source, folder, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo"))
-    imports = scan_imports(folder)
-    _check_importable(imports, source)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
+    shutil.copytree(source, folder, ignore=ignore)
+    sources = _manifest.file_hashes(folder)
     graph, heads = _graph(folder)
     _make_template(folder)
     shutil.rmtree(folder / "versions" / "__pycache__", ignore_errors=True)
@@ -153,8 +165,7 @@ def stage(
         for py in [*folder.glob("*.py"), *(folder / "versions").glob("*.py")]:
             py_compile.compile(str(py), cfile=str(py.with_suffix(".pyc")), doraise=True)
             py.unlink()
-    write_heads(str(folder), heads)
-    all_imports = tuple(sorted(imports | set(DYNAMIC_IMPORTS) | set(runtime_modules())))
+    all_imports = tuple(sorted(scan.modules | set(DYNAMIC_IMPORTS) | set(runtime_modules())))
     manifest = {
         "format": _manifest.FORMAT,
         "heads": list(heads),
@@ -162,10 +173,16 @@ def stage(
         "template_heads": list(heads),
         "revisions": graph,
         "imports": list(all_imports),
+        "app_modules": sorted(scan.app_modules),
+        "optional_imports_missing": [str(site) for site in scan.optional_missing],
+        # SHA-256 of every file of the source tree that was staged, before any
+        # compilation: `verify` compares them with the source tree (a stale build).
+        "sources": sources,
         "bytecode_only": bytecode_only,
         "python": sys.implementation.cache_tag,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "files": _manifest.file_hashes(folder),
     }
     (folder / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1) + "\n")
-    return Staged(folder, target, all_imports, heads)
+    write_heads(str(folder), heads)
+    return Staged(folder, target, all_imports, heads, tuple(sorted(scan.modules)))
