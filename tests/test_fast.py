@@ -207,3 +207,49 @@ def test_bundle_copies_keep_working(bundle: tuple[Path, Path], tmp_path: Path) -
     db = tmp_path / "doc.notes"
     Migrator(copy, require_manifest=True).create(db)
     assert not ensure_current(db, scripts=copy).changed
+
+
+def test_an_edited_heads_file_never_makes_a_behind_file_current(
+    bundle: tuple[Path, Path], tmp_path: Path
+) -> None:
+    folder, _marker = bundle
+    heads_file = folder / "frozen-alembic-heads.txt"
+    text = heads_file.read_text()
+    heads_file.write_text(text.replace(f"heads {HEAD}", "heads 0003_pinned"))
+    db = tmp_path / "doc.notes"
+    Migrator(REFERENCE_SCRIPTS).create(db)
+    Migrator(REFERENCE_SCRIPTS).downgrade(db, "0003_pinned", backup=False)
+    report = ensure_current(db, scripts=folder)
+    assert report.applied == REVISIONS[3:]
+    assert versions(db) == [HEAD]
+
+
+def test_a_heads_file_of_another_build_is_not_believed(
+    bundle: tuple[Path, Path], scripts: Path, tmp_path: Path
+) -> None:
+    folder, _marker = bundle
+    older = tmp_path / "older-scripts"
+    shutil.copytree(scripts, older)
+    for late in REVISIONS[3:]:
+        (older / "versions" / f"{late}.py").unlink()
+    old_build = stage(older, stage_dir=tmp_path / "old-stage")
+    # The old build's heads file (heads 0003_pinned), its versions/ listing made to
+    # match: only the manifest stamp in it tells that it belongs to another build.
+    old_heads = (old_build.folder / "frozen-alembic-heads.txt").read_text()
+    new_heads = (folder / "frozen-alembic-heads.txt").read_text()
+    versions_line = next(line for line in new_heads.splitlines() if line.startswith("versions"))
+    lines = [
+        versions_line if line.startswith("versions") else line
+        for line in old_heads.splitlines()
+        if not line.startswith("check")
+    ]
+    import zlib
+
+    body = "\n".join(lines) + "\n"
+    (folder / "frozen-alembic-heads.txt").write_text(f"{body}check {zlib.crc32(body.encode())}\n")
+    db = tmp_path / "doc.notes"
+    Migrator(REFERENCE_SCRIPTS).create(db)
+    Migrator(REFERENCE_SCRIPTS).downgrade(db, "0003_pinned", backup=False)
+    report = ensure_current(db, scripts=folder)
+    assert report.applied == REVISIONS[3:]
+    assert versions(db) == [HEAD]
