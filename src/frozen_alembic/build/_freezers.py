@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from ._stage import stage
 
@@ -52,12 +53,25 @@ def cx_freeze_options(
     :return: a dict with ``include_files``, ``includes``, ``packages`` and ``excludes``.
     """
     staged = stage(script_location, target=target, stage_dir=stage_dir, bytecode_only=bytecode_only)
+    # Migrations kept inside the app's package would be copied a second time (its
+    # non-Python files) when the app lists its package in "packages": leave them out.
+    inside = _dotted_name(Path(script_location).resolve())
     return {
         "include_files": [(str(staged.folder), target)],
         "includes": list(staged.imports),
         "packages": list(LIBRARY_PACKAGES),
-        "excludes": list(NOT_AT_RUN_TIME),
+        "excludes": [*NOT_AT_RUN_TIME, *([inside] if inside else [])],
     }
+
+
+def _dotted_name(folder: Path) -> str | None:
+    """``app.db_migrations`` for a folder inside the package ``app``, else ``None``."""
+    parts = [folder.name]
+    parent = folder.parent
+    while (parent / "__init__.py").exists():
+        parts.insert(0, parent.name)
+        parent = parent.parent
+    return ".".join(parts) if len(parts) > 1 else None
 
 
 def merge_options(*option_sets: dict[str, list[object]]) -> dict[str, list[object]]:
