@@ -267,20 +267,29 @@ class Install:
     unpacks_to_temp: bool = False
 
     @classmethod
-    def make(cls, product: Path, folder: Path, *, unpacks_to_temp: bool = False) -> Install:
+    def make(
+        cls,
+        product: Path,
+        folder: Path,
+        *,
+        unpacks_to_temp: bool = False,
+        exe_name: str = APP_NAME,
+    ) -> Install:
         """Copy ``product`` (a build folder, or a single program) into ``folder``."""
         if product.is_dir():
             shutil.copytree(product, folder, symlinks=True)
         else:
             folder.mkdir(parents=True)
             shutil.copy2(product, folder / product.name)
-        return cls.seal(folder, unpacks_to_temp=unpacks_to_temp)
+        return cls.seal(folder, unpacks_to_temp=unpacks_to_temp, exe_name=exe_name)
 
     @classmethod
-    def seal(cls, folder: Path, *, unpacks_to_temp: bool = False) -> Install:
-        """Make ``folder`` (holding the ``notekeeper`` program) read-only, and snapshot it."""
-        exe = folder / APP_NAME
-        assert exe.is_file(), f"no {APP_NAME} program in {folder}"
+    def seal(
+        cls, folder: Path, *, unpacks_to_temp: bool = False, exe_name: str = APP_NAME
+    ) -> Install:
+        """Make ``folder`` (holding the program ``exe_name``) read-only, and snapshot it."""
+        exe = folder / exe_name
+        assert exe.is_file(), f"no {exe_name} program in {folder}"
         set_read_only(folder, True)
         return cls(folder, exe, Snapshot.of(folder), unpacks_to_temp)
 
@@ -304,3 +313,88 @@ def copy_build(product: Path, folder: Path) -> Path:
     """A writable copy of a build folder (to tamper with, then :meth:`Install.seal`)."""
     shutil.copytree(product, folder, symlinks=True)
     return folder
+
+
+# --- the ledgerly test app (tests/apps/ledgerly) ---------------------------------------
+
+LEDGERLY = ROOT / "tests" / "apps" / "ledgerly"
+LEDGERLY_SCRIPTS = Path("src") / "ledgerly" / "db_migrations"
+LEDGERLY_TARGET = "db_migrations"
+# The README's cx_Freeze example (<!-- example: cx_freeze-setup -->), as printed.
+LEDGERLY_SETUP = """\
+# setup.py
+from cx_Freeze import Executable, setup
+
+from frozen_alembic.build import cx_freeze_options, merge_options
+
+build_exe = merge_options(
+    {"packages": ["ledgerly"]},
+    cx_freeze_options("src/ledgerly/db_migrations", target="db_migrations"),
+)
+setup(
+    name="ledgerly",
+    executables=[Executable("src/ledgerly/__main__.py", target_name="ledgerly")],
+    options={"build_exe": build_exe},
+)
+"""
+
+
+def copy_ledgerly(folder: Path) -> Path:
+    """A private copy of the ledgerly project (``src/ledgerly``), without bytecode."""
+    shutil.copytree(LEDGERLY, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    return folder
+
+
+def ledgerly_cx_freeze_job(project: Path, setup_py: str = LEDGERLY_SETUP) -> BuildJob:
+    """``python setup.py build_exe --build-exe dist/ledgerly`` in a ledgerly copy.
+
+    :param setup_py: the ``setup.py`` to write first (default: the README's).
+    """
+    (project / "setup.py").write_text(setup_py)
+    return BuildJob(
+        name="cx_Freeze (ledgerly)",
+        argv=[sys.executable, "setup.py", "build_exe", "--build-exe", "dist/ledgerly"],
+        cwd=project,
+        log=project / "cx_freeze.log",
+        product=project / "dist" / "ledgerly",
+        env={"PYTHONPATH": str(project / "src")},
+    )
+
+
+def ledgerly_pyinstaller_job(
+    project: Path, work: Path, *, onefile: bool, add_data: bool = True
+) -> BuildJob:
+    """The README's PyInstaller command line (<!-- example: pyinstaller-cli -->) in bash.
+
+    Stage, work, spec and dist folders (and PyInstaller's cache) stay under ``work``,
+    so builds can run side by side.
+
+    :param add_data: ``False`` leaves out the ``--add-data`` that bundles the
+        migrations (a broken build; the hidden imports stay).
+    """
+    drop = "" if add_data else 'fa=("${fa[@]:2}")  # without --add-data SRC:DEST\n'
+    script = (
+        "set -euo pipefail\n"
+        f"args=$(frozen-alembic pyinstaller-args {LEDGERLY_SCRIPTS} "
+        f'--target {LEDGERLY_TARGET} --stage-dir "$WORK/stage")\n'
+        'mapfile -t fa <<< "$args"\n'
+        '[ "${fa[0]}" = --add-data ] || { echo "--add-data not first: ${fa[*]}"; exit 3; }\n'
+        f"{drop}"
+        f"pyinstaller --noconfirm --{'onefile' if onefile else 'onedir'} --name ledgerly "
+        '--log-level WARN --distpath "$WORK/dist" --workpath "$WORK/work" '
+        f'--specpath "$WORK/spec" "${{fa[@]}}" src/ledgerly/__main__.py\n'
+    )
+    bin_dir = str(Path(sys.executable).parent)
+    return BuildJob(
+        name=f"PyInstaller {'onefile' if onefile else 'onedir'} (ledgerly)",
+        argv=["bash", "-c", script],
+        cwd=project,
+        log=work / "pyinstaller.log",
+        product=work / "dist" / "ledgerly",
+        env={
+            "WORK": str(work),
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PYTHONPATH": str(project / "src"),
+            "PYINSTALLER_CONFIG_DIR": str(work / "cache"),
+        },
+    )

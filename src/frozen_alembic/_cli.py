@@ -59,12 +59,45 @@ def _parser() -> argparse.ArgumentParser:
     stamp.add_argument("db", help="database file")
     stamp.add_argument("target", nargs="?", default="heads")
     stamp.add_argument("--purge", action="store_true", help="empty the version table first")
-    verify = verbs.add_parser("verify", help="check a finished build before it ships")
-    verify.add_argument("build_dir", help="the build's folder")
-    verify.add_argument("--source", metavar="DIR", help="the source tree's script directory")
-    verify.add_argument("--target", default="migrations", help="the bundled folder's name")
+    verify = verbs.add_parser(
+        "verify",
+        help="check a finished build: every old document must migrate in it",
+        description=(
+            "Check a finished build before it ships: the bundled migrations against the "
+            "manifest (and the source tree), the modules they import, and a run of the "
+            "built app on an old document at every revision that has a child."
+        ),
+    )
     verify.add_argument(
-        "--run", metavar="CMD", help="run the built app on a scratch database ({db} in CMD)"
+        "build_dir", help="the build's folder (or a one-file program)", metavar="BUILD"
+    )
+    verify.add_argument(
+        "--source",
+        metavar="DIR",
+        help="the source tree's script directory: a stale build fails, documents are made "
+        "from it (default: from the build's own migrations)",
+    )
+    verify.add_argument(
+        "--target", metavar="NAME", help="the bundled folder's name (default: the only one)"
+    )
+    verify.add_argument(
+        "--run",
+        metavar="CMD",
+        help='the built app on an existing old document, e.g. "dist/app/app {db}": it must '
+        "make the document current and exit 0 ({db} is replaced by its path, appended "
+        "when absent)",
+    )
+    verify.add_argument(
+        "--data",
+        metavar="MODULE:FUNCTION",
+        help="fn(conn, revision) inserting the app's own rows into each old document "
+        "(MODULE may be a path/to/file.py)",
+    )
+    verify.add_argument(
+        "--run-timeout", type=float, default=300.0, metavar="S", help="seconds per run"
+    )
+    verify.add_argument(
+        "--keep", metavar="DIR", help="keep the documents, before and after the run, in DIR"
     )
     args = verbs.add_parser(
         "pyinstaller-args",
@@ -96,7 +129,15 @@ def _show_report(report: Report, out: TextIO) -> None:
 def _verify(args: argparse.Namespace, out: TextIO) -> int:
     from .build import verify_build  # build-time code, loaded only for this verb
 
-    report = verify_build(args.build_dir, source=args.source, target=args.target, run=args.run)
+    report = verify_build(
+        args.build_dir,
+        source=args.source,
+        target=args.target,
+        run=args.run,
+        data=args.data,
+        timeout=args.run_timeout,
+        keep=args.keep,
+    )
     print(report, file=out)
     return 0 if report.ok else 1
 
