@@ -11,19 +11,25 @@ revisions, see ``benchgen.py``), stages a bundle of each with
    template) against a plain file copy, Alembic's full chain and
    ``metadata.create_all`` + stamp;
 3. a safe upgrade (lock, backup, one transaction, checks) of a large file with a
-   table recreate, against Alembic's plain (unsafe) upgrade of the same file.
+   table recreate, against Alembic's plain (unsafe) upgrade of the same file;
+4. the start-up check inside real frozen builds: an app that calls
+   ``ensure_current`` and an app that only reads the version row with ``sqlite3``,
+   each frozen the same way with cx_Freeze, PyInstaller one-folder and PyInstaller
+   one-file (see ``benchfreeze.py``), run as whole processes on a current file.
 
 Contenders always run side by side, alternating (the order rotates every round),
 on a noisy shared machine; the tables give medians, and every ratio is the median
 of the per-round ratios of adjacent runs.  Progress goes to stderr, the report to
 stdout.
 
-Usage: ``scripts/bench [--quick] [--sizes 10,100,1000] [--big-mb 200] [--keep]``.
+Usage: ``scripts/bench [--quick] [--sizes 10,100,1000] [--big-mb 200] [--keep]``;
+``scripts/bench --frozen`` runs only section 4.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import datetime
 import gc
 import os
@@ -39,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import benchfreeze
 import benchgen
 
 if TYPE_CHECKING:
@@ -51,6 +58,7 @@ TEMPLATE_NAME = "frozen-alembic-template.sqlite"  # frozen_alembic._names.TEMPLA
 VERSION_QUERY = "SELECT version_num FROM alembic_version"
 TIMES = "\N{MULTIPLICATION SIGN}"
 MINUS = "\N{MINUS SIGN}"
+SECTIONS = ("startup", "create", "upgrade", "frozen")
 
 
 # -- settings ------------------------------------------------------------------------
@@ -82,8 +90,13 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
     parser.add_argument("--big-mb", type=int, help="size of the large file (default 200, quick 20)")
     parser.add_argument(
         "--sections",
-        default="startup,create,upgrade",
-        help="which benchmarks to run (default: startup,create,upgrade)",
+        default=",".join(SECTIONS),
+        help=f"which benchmarks to run (default: {','.join(SECTIONS)})",
+    )
+    parser.add_argument(
+        "--frozen",
+        action="store_true",
+        help="only the start-up check inside real frozen builds (= --sections frozen)",
     )
     parser.add_argument("--tmp", type=Path, help="where to make the temporary folder")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
@@ -98,7 +111,9 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
     if args.sizes:
         sizes = tuple(int(s) for s in args.sizes.split(",") if s.strip())
     sections = tuple(s.strip() for s in args.sections.split(",") if s.strip())
-    unknown = set(sections) - {"startup", "create", "upgrade"}
+    if args.frozen:
+        sections = ("frozen",)
+    unknown = set(sections) - set(SECTIONS)
     if unknown:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
     return Settings(
@@ -971,6 +986,125 @@ def report_big(result: BigResult, settings: Settings) -> None:
     emit(f"Every run: {all_runs}.\n")
 
 
+# -- 4. the start-up check inside real frozen builds ---------------------------------
+
+
+@dataclass
+class FrozenResult:
+    variant: benchfreeze.Variant
+    builds: dict[str, benchfreeze.Build]
+    runs: dict[str, Contender]
+    checked: benchfreeze.Checked
+
+
+def bench_frozen(base: Path, settings: Settings) -> list[FrozenResult]:
+    """Build both apps with every freezer, check what they do, then time them side by side."""
+    folder = base / "frozen"
+    docs = benchfreeze.Documents.make(folder / "docs")
+    built = []
+    for variant in benchfreeze.VARIANTS:
+        log(f"frozen: building both apps, {variant.label}")
+        builds = benchfreeze.build_both(folder / "builds", variant)
+        log(
+            f"  built in {builds['floor'].seconds:.0f} s (sqlite3 only) and "
+            f"{builds['ours'].seconds:.0f} s (ours)"
+        )
+        built.append((variant, builds))
+    runner = benchfreeze.Runner(folder / "run")
+    results = []
+    for variant, builds in built:
+        checked = benchfreeze.check(runner, builds, docs)
+        log(f"frozen: {variant.label}, {settings.process_runs} alternating rounds")
+        runs = alternate(
+            [
+                Contender(app, runner.timer(builds[app], docs.current), settings.process_runs)
+                for app in ("floor", "ours")
+            ],
+            warmup=2,
+        )
+        runner.run(builds["floor"], str(docs.current))  # nothing left in cwd or $TMPDIR
+        if benchfreeze.version(docs.current) != [docs.head]:
+            msg = f"the {variant.label} runs changed the current document"
+            raise RuntimeError(msg)
+        results.append(FrozenResult(variant, builds, runs, checked))
+    return results
+
+
+def _extra_modules(checked: benchfreeze.Checked) -> str:
+    """What the start-up check loaded beyond the floor's modules, in short."""
+    extra = sorted(set(checked.modules["ours"]) - set(checked.modules["floor"]))
+    ours = [m for m in extra if m.split(".")[0] == "frozen_alembic"]
+    others = [m for m in extra if m.split(".")[0] != "frozen_alembic"]
+    if len(others) <= 8:
+        return f"{len(ours)} of frozen_alembic's, {', '.join(others) or 'nothing else'}"
+    tops = collections.Counter(m.split(".")[0] for m in others if not m.startswith("_"))
+    biggest = ", ".join(f"{name} ({n})" if n > 1 else name for name, n in tops.most_common(12))
+    return f"{len(ours)} of frozen_alembic's and {len(others)} others: {biggest}, ..."
+
+
+def report_frozen(results: Sequence[FrozenResult], settings: Settings) -> None:
+    emit("## 4. Start-up check inside real frozen builds\n")
+    emit(
+        "Two apps, each frozen the same way with each freezer (real builds, as "
+        "subprocesses; `scripts/benchapps/`): *ours* does what an application does on "
+        "start-up, `ensure_current(DOC, anchor='notekeeper')`, with the reference "
+        "migrations bundled by frozen-alembic's build helpers (`cx_freeze_options`; "
+        "`pyinstaller_args` and the hook PyInstaller finds through the `pyinstaller40` "
+        "entry point); *sqlite3 only* opens DOC with `sqlite3` and reads the version "
+        "row. Both get the reference app's build configuration "
+        "(`freeze_config/notekeeper.toml`: its `excludes`, given to every freezer), "
+        "except in the last row, which shows what those excludes are worth. DOC is "
+        "current. Each program runs as a user runs it: from an empty working directory, "
+        "without `PYTHON*` variables, `$TMPDIR` a folder of its own (where a one-file "
+        "program unpacks itself on every start). Wall time seen by the parent, median of "
+        f"{settings.process_runs} alternating rounds after 2 warm-ups each; the ratio is "
+        "the median of per-round ratios.\n"
+    )
+    rows = []
+    for r in results:
+        floor, ours = r.runs["floor"], r.runs["ours"]
+        ratio = paired_ratio(ours, floor)
+        rows.append(
+            [
+                r.variant.label,
+                fmt_time(floor.median),
+                fmt_time(ours.median),
+                fmt_time(ours.median - floor.median),
+                goal(ratio, r.variant.goal) if r.variant.goal else f"{fmt_ratio(ratio)} (no goal)",
+                f"{len(ours.times)}",
+            ]
+        )
+    emit(
+        table(
+            [
+                "build",
+                "sqlite3 only",
+                "ours",
+                f"ours {MINUS} sqlite3 only",
+                f"ours/sqlite3 only (goal ≤ 1.3{TIMES})",
+                "runs",
+            ],
+            rows,
+            align="lrrrrr",
+        )
+    )
+    emit()
+    for r in results:
+        pair = (r.builds["floor"], r.builds["ours"])
+        hooks = " / ".join(", ".join(b.runtime_hooks()) or "none" for b in pair)
+        sizes = " / ".join(f"{b.size() / 1e6:.0f} MB" for b in pair)
+        modules = " / ".join(str(len(r.checked.modules[app])) for app in ("floor", "ours"))
+        line = f"- {r.variant.label}: size {sizes} (sqlite3 only / ours)"
+        if r.variant.freezer == "PyInstaller":
+            line += f"; run-time hooks {hooks}"
+        line += (
+            f"; `sys.modules` at the end {modules}, ours adds {_extra_modules(r.checked)}; "
+            f"a real migration ({r.checked.migrated}) ran in the ours build ✓"
+        )
+        emit(line)
+    emit()
+
+
 # -- main ----------------------------------------------------------------------------
 
 
@@ -984,7 +1118,7 @@ def git_revision() -> str:
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "src"],
+            ["git", "status", "--porcelain", "--", "src", "freeze_config", "scripts/benchapps"],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -992,7 +1126,7 @@ def git_revision() -> str:
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    return rev + (" (src/ modified)" if dirty else "")
+    return rev + (" (src/, freeze_config/ or scripts/benchapps/ modified)" if dirty else "")
 
 
 def header(settings: Settings, bytecode: str) -> None:
@@ -1016,6 +1150,10 @@ def header(settings: Settings, bytecode: str) -> None:
         f"{settings.inprocess_runs} calls; slow contenders ≤ {settings.slow_max_runs} runs or "
         f"~{settings.slow_budget:g} s; large file {settings.big_runs} runs each"
     )
+    if "frozen" in settings.sections:
+        from importlib.metadata import version
+
+        emit(f"- freezers: cx_Freeze {version('cx_Freeze')}, PyInstaller {version('pyinstaller')}")
     emit(f"- bytecode: {bytecode}")
     emit(
         "- medians of alternating runs; every ratio is the median of per-round ratios "
@@ -1048,6 +1186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             report_create([bench_create(fx, settings, procs) for fx in fixtures], settings)
         if "upgrade" in settings.sections:
             report_big(bench_big(base, settings), settings)
+        if "frozen" in settings.sections:
+            report_frozen(bench_frozen(base, settings), settings)
         load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
         emit(
             f"Total time {fmt_time(time.perf_counter() - started)}; load average at the end {load}."

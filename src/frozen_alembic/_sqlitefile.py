@@ -11,7 +11,6 @@ import os
 import sqlite3
 import stat
 
-from ._errors import from_os_error, from_sqlite_error
 from ._exceptions import (
     DatabaseNotFound,
     FrozenAlembicError,
@@ -58,6 +57,8 @@ def check_file(path: PathArg, *, write: bool, doing: str = "open") -> None:
         )
         raise DatabaseNotFound(msg, _path(path)) from None
     except OSError as err:
+        from ._errors import from_os_error  # only errors pay for the translations
+
         raise from_os_error(err, path, doing) from err
     if not stat.S_ISREG(st.st_mode):
         msg = f"{os.fspath(path)} is not a file, so it cannot be a SQLite database."
@@ -66,6 +67,8 @@ def check_file(path: PathArg, *, write: bool, doing: str = "open") -> None:
         with open(path, "rb") as fh:
             header = fh.read(len(SQLITE_HEADER))
     except OSError as err:
+        from ._errors import from_os_error  # only errors pay for the translations
+
         raise from_os_error(err, path, doing) from err
     if header != SQLITE_HEADER:
         what = "is empty (0 bytes)" if st.st_size == 0 else "is not a SQLite database"
@@ -228,6 +231,8 @@ def connect(
 
 def translate(err: sqlite3.Error, path: PathArg | None, doing: str = "open") -> FrozenAlembicError:
     """Turn a low-level SQLite error into the matching :mod:`frozen_alembic` error."""
+    from ._errors import from_sqlite_error
+
     return from_sqlite_error(err, path, doing)
 
 

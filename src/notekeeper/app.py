@@ -2,6 +2,10 @@
 
 This is how a desktop application uses frozen-alembic on startup or when the user
 opens a file; a GUI would show the progress in a dialog instead of printing it.
+Opening an existing document imports only what ``ensure_current`` needs (the
+standard library, when the file is current): SQLAlchemy and Alembic, through
+:class:`~frozen_alembic.Migrator` and :mod:`notekeeper.models`, are imported only
+to create a new document, or by ``ensure_current`` when the file needs upgrading.
 """
 
 from __future__ import annotations
@@ -10,16 +14,11 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from frozen_alembic import (
-    DatabaseTooNew,
-    FrozenAlembicError,
-    Migrator,
-    Progress,
-    ensure_current,
-    locate_migrations,
-)
+from frozen_alembic import DatabaseTooNew, FrozenAlembicError, ensure_current, locate_migrations
 
-from . import models
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from frozen_alembic import Progress
 
 
 def _print_progress(progress: Progress) -> None:
@@ -33,8 +32,13 @@ def open_document(path: Path) -> int:
     :return: the process exit code.
     """
     location = locate_migrations("migrations", anchor="notekeeper")
-    print(f"notekeeper {models.HEAD}: migrations from {location}")
+    print(f"notekeeper: migrations from {location}")
     if not path.exists():
+        # Only a new document needs the schema (and so SQLAlchemy and Alembic).
+        from frozen_alembic import Migrator
+
+        from . import models
+
         migrator = Migrator.locate("migrations", anchor="notekeeper", metadata=models.metadata)
         migrator.create(path)
         print(f"created {path} at {models.HEAD}")

@@ -4,6 +4,11 @@ frozen_alembic imports its public names on first use (``frozen_alembic.__getattr
 and Alembic runs revision files by path: their ``from alembic import op`` and the
 implementations behind ``op`` are invisible to PyInstaller's analysis.  The build
 side (``frozen_alembic.build``, this hook's package) stays out of the app.
+
+``excludedimports`` filters only what frozen_alembic itself imports (PyInstaller
+applies a hook's excludes to its own package's imports).  multiprocessing and
+setuptools, which SQLAlchemy and Alembic merely reach but whose run-time hooks run
+at every start, can only be left out by the application: ``--exclude-module``.
 """
 
 from __future__ import annotations

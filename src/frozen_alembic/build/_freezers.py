@@ -20,7 +20,14 @@ LIBRARY_PACKAGES = (
 )
 # What the packages above can reach but a migrating app never runs: test suites
 # (which pull in pytest and mypy), syntax highlighting for Mako's error pages, and
-# frozen-alembic's own build side.
+# frozen-alembic's own build side.  Not here: multiprocessing and setuptools, which
+# SQLAlchemy and Alembic only reach (asyncio -> concurrent.futures.process; the
+# Python < 3.11 `import tomli`, which PyInstaller resolves to setuptools' vendored
+# copy) but which make PyInstaller run their run-time hooks at every start.  This
+# list is a global exclude for cx_Freeze and Nuitka, where an application may well
+# use them (and they cost no start-up time); the PyInstaller hook's
+# excludedimports only filter frozen_alembic's own imports.  The application
+# excludes them itself (see freeze_config/notekeeper.toml).
 NOT_AT_RUN_TIME = (
     "alembic.testing",
     "sqlalchemy.testing",
