@@ -325,6 +325,10 @@ def test_a_missing_submodule_fails_statically_and_in_the_run(
         assert line.startswith("PROBLEM exit 1; the app exited with 1"), line
         assert "outside the build, so the build is at fault" in line
     assert output.count("_migration_helpers") > len(with_child), "no app output shown"
+    # The frozen app itself says what is missing and the build option that ships it.
+    assert "ScriptsError" in output
+    assert "includes=['ledgerly._migration_helpers']" in output
+    assert "--hidden-import ledgerly._migration_helpers" in output
 
 
 @pytest.mark.slow
