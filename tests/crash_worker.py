@@ -14,7 +14,7 @@ several of them race for the same file::
         at each phase, so that whoever kills the worker can tell where it died:
             upgrade          upgrade() is about to be called (lock, plan, backup follow)
             revision REV     the progress callback announced REV: its script runs next
-            revisions done   the last progress callback: checks and commit follow
+            revisions done   the checks started: the commit follows
             done             upgrade() returned: the file is committed
         Each line is flushed at once; the OS keeps it when the process is killed.
 """
@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from frozen_alembic import Migrator
+from frozen_alembic import Migrator, Phase
 
 if TYPE_CHECKING:
     from frozen_alembic import Progress
@@ -39,17 +39,23 @@ class Events:
 
     def __init__(self, file: TextIO) -> None:
         self._file = file
+        self._last: str | None = None
 
     def note(self, event: str) -> None:
         self._file.write(f"{time.monotonic():.6f} {event}\n")
         self._file.flush()
 
     def progress(self, progress: Progress) -> None:
-        """The ``progress=`` callback of :meth:`Migrator.upgrade`."""
-        if progress.revision is not None:
-            self.note(f"revision {progress.revision}")
+        """The ``progress=`` callback of :meth:`Migrator.upgrade` (one line per step)."""
+        if progress.phase is Phase.MIGRATE and progress.revision is not None:
+            event = f"revision {progress.revision}"
+        elif progress.phase is Phase.CHECK:
+            event = "revisions done"
         else:
-            self.note("revisions done")
+            return
+        if event != self._last:
+            self._last = event
+            self.note(event)
 
 
 def main(argv: list[str] | None = None) -> int:

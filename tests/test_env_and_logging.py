@@ -52,11 +52,11 @@ def test_env_py_runs_when_asked_with_the_live_connection(scripts: Path, tmp_path
     (scripts / "env.py").write_text(RECORDING_ENV.format(log=str(log)))
     migrator = Migrator(scripts, run_env_py=True)
     path = tmp_path / "doc.notes"
-    progress: list[int] = []
+    progress: list[str | None] = []
     report = migrator.create(path)
     assert report.applied == REVISIONS
-    migrator.downgrade(path, "0003_pinned", progress=lambda p: progress.append(p.done))
-    assert progress == [0, 1, 2, 3]
+    migrator.downgrade(path, "0003_pinned", progress=lambda p: progress.append(p.revision))
+    assert [rev for rev in progress if rev] == list(reversed(REVISIONS[3:]))
     assert migrator.current(path) == ("0003_pinned",)
     # env.py ran once per changing call, each time handed our connection inside our
     # transaction (not one of its own).

@@ -86,7 +86,8 @@ def test_a_failure_after_several_revisions_undoes_them_all(
     progress: list[str | None] = []
     with pytest.raises(MigrationFailed, match="0007_fails") as caught:
         Migrator(scripts).upgrade(path, progress=lambda p: progress.append(p.revision))
-    assert progress == [*REVISIONS[1:], "0007_fails"]  # six revisions ran, then one failed
+    # five revisions ran, then one failed
+    assert [rev for rev in progress if rev] == [*REVISIONS[1:], "0007_fails"]
     assert sha256(path) == before
     assert versions(path) == ["0001_initial"]
     assert caught.value.backup is None  # provably unchanged: the backup was removed
@@ -126,7 +127,9 @@ def test_nothing_can_write_the_file_while_it_is_backed_up(
     attempts: list[str] = []
     real_copy = backup_module._copy
 
-    def copy_while_another_writes(source: Path, target: Path, deadline: object) -> None:
+    def copy_while_another_writes(
+        source: Path, target: Path, deadline: object, **options: object
+    ) -> None:
         with closing(sqlite3.connect(source, timeout=0)) as other:
             try:
                 other.execute("INSERT INTO notebook (id, title) VALUES (99, 'sneaked in')")
@@ -134,7 +137,7 @@ def test_nothing_can_write_the_file_while_it_is_backed_up(
                 attempts.append("written")
             except sqlite3.OperationalError as err:
                 attempts.append(str(err))
-        real_copy(source, target, deadline)  # type: ignore[arg-type]
+        real_copy(source, target, deadline, **options)  # type: ignore[arg-type]
 
     monkeypatch.setattr(backup_module, "_copy", copy_while_another_writes)
     report = migrator.upgrade(path)

@@ -14,6 +14,7 @@ from frozen_alembic import (
     DatabaseExists,
     InvalidTarget,
     Migrator,
+    Phase,
     Progress,
     State,
 )
@@ -212,15 +213,36 @@ def test_progress_is_reported_for_each_revision(
 ) -> None:
     path = db_at("0002_tags")
     reports: list[Progress] = []
-    migrator.upgrade(path, progress=reports.append)
-    assert [(p.done, p.total, p.revision) for p in reports] == [
-        (0, 4, "0003_pinned"),
-        (1, 4, "0004_sort_key_integer"),
-        (2, 4, "0005_split_author"),
-        (3, 4, "0006_attachments"),
-        (4, 4, None),
+    on_disk_at_done: list[list[str]] = []
+
+    def record(progress: Progress) -> None:
+        reports.append(progress)
+        if progress.phase is Phase.DONE:
+            on_disk_at_done.append(versions(path))  # read by another connection
+
+    migrator.upgrade(path, progress=record)
+    phases = [p.phase for p in reports]
+    migrate = [p for p in reports if p.phase is Phase.MIGRATE]
+    assert phases[:2] == [Phase.LOCK, Phase.BACKUP]
+    assert [p.revision for p in migrate] == [
+        "0003_pinned",
+        "0004_sort_key_integer",
+        "0005_split_author",
+        "0006_attachments",
     ]
-    assert "Release 1.2" in reports[0].message
+    assert phases[-3:] == [Phase.CHECK, Phase.COMMIT, Phase.DONE]
+    # Units of work, never going back, ending at the total (known once the lock is
+    # held); the last event after the commit (another connection sees the new revision).
+    dones = [p.done for p in reports]
+    assert dones == sorted(dones)
+    assert {p.total for p in reports[1:]} == {reports[-1].total}
+    assert reports[-1].done == reports[-1].total
+    assert on_disk_at_done == [[HEAD]]
+    # A short sentence for the user, the detail for the developer.
+    assert migrate[0].message == "Updating the document (step 1 of 4)…"
+    assert "Release 1.2" in migrate[0].detail
+    assert [p.cancellable for p in reports[-2:]] == [False, False]
+    assert all(p.cancellable for p in reports[:-2])
 
 
 def test_invalid_targets_are_refused(migrator: Migrator, db_at: Callable[[str], Path]) -> None:

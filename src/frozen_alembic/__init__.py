@@ -11,6 +11,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._backup import backup, restore
     from ._cli import main
+    from ._events import CancelToken, Phase, Progress
     from ._exceptions import (
         BackupFailed,
         DatabaseBusy,
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
         DiskFull,
         FrozenAlembicError,
         InvalidTarget,
+        MigrationCancelled,
         MigrationFailed,
         NotADatabase,
         ReadOnlyDatabase,
@@ -34,9 +36,10 @@ if TYPE_CHECKING:
     from ._fast import ensure_current
     from ._locate import locate_migrations
     from ._migrator import Migrator
-    from ._report import Progress, Report
+    from ._readonly import open_read_only, read_only_engine
+    from ._report import Report
     from ._scripts import Revision
-    from ._status import State, Status
+    from ._status import Plan, PlannedRevision, State, Status
 
 __version__ = "0.1.0"
 
@@ -53,7 +56,12 @@ _EXPORTS = {
     "MigrationFailed": "_exceptions",
     "Migrator": "_migrator",
     "NotADatabase": "_exceptions",
-    "Progress": "_report",
+    "CancelToken": "_events",
+    "MigrationCancelled": "_exceptions",
+    "Phase": "_events",
+    "Plan": "_status",
+    "PlannedRevision": "_status",
+    "Progress": "_events",
     "ReadOnlyDatabase": "_exceptions",
     "Report": "_report",
     "Revision": "_scripts",
@@ -69,6 +77,8 @@ _EXPORTS = {
     "ensure_current": "_fast",
     "locate_migrations": "_locate",
     "main": "_cli",
+    "open_read_only": "_readonly",
+    "read_only_engine": "_readonly",
     "restore": "_backup",
 }
 
@@ -92,6 +102,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "BackupFailed",
+    "CancelToken",
     "DatabaseBusy",
     "DatabaseError",
     "DatabaseExists",
@@ -100,9 +111,13 @@ __all__ = [
     "DiskFull",
     "FrozenAlembicError",
     "InvalidTarget",
+    "MigrationCancelled",
     "MigrationFailed",
     "Migrator",
     "NotADatabase",
+    "Phase",
+    "Plan",
+    "PlannedRevision",
     "Progress",
     "ReadOnlyDatabase",
     "Report",
@@ -119,5 +134,7 @@ __all__ = [
     "ensure_current",
     "locate_migrations",
     "main",
+    "open_read_only",
+    "read_only_engine",
     "restore",
 ]

@@ -128,15 +128,33 @@ def _remove_database(path: Path) -> None:
             os.unlink(f"{path}{suffix}")
 
 
-def _step_until(deadline: Deadline) -> Callable[[int, int, int], None]:
-    def check_deadline(status: int, remaining: int, total: int) -> None:
+def _step_until(
+    deadline: Deadline,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: Callable[[], None] | None = None,
+) -> Callable[[int, int, int], None]:
+    """The backup API's callback: a deadline, progress (pages copied, pages), a cancel."""
+
+    def step(status: int, remaining: int, total: int) -> None:
+        if cancel is not None:
+            cancel()  # raises to stop the copy
         if deadline.remaining() <= 0:
             raise _Deadline
+        if progress is not None:
+            progress(total - remaining, total)
 
-    return check_deadline
+    return step
 
 
-def _copy(source: Path, target: Path, deadline: Deadline, doing: str = "back up") -> None:
+def _copy(
+    source: Path,
+    target: Path,
+    deadline: Deadline,
+    doing: str = "back up",
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: Callable[[], None] | None = None,
+) -> None:
     """Copy ``source`` to a new file ``target`` through the backup API, with a deadline.
 
     The copy is a self-contained rollback-journal database even when ``source`` is
@@ -144,6 +162,8 @@ def _copy(source: Path, target: Path, deadline: Deadline, doing: str = "back up"
     beside it.
 
     :param doing: ``"back up"`` or ``"restore"``, for messages.
+    :param progress: called with (pages copied, pages) as the copy goes.
+    :param cancel: called between steps; what it raises stops the copy (and is raised).
     :raises DatabaseBusy: the source stayed locked until the deadline.
     :raises DiskFull: no space for the copy.
     :raises BackupFailed: any other failure.  ``target`` is removed on failure.
@@ -152,7 +172,8 @@ def _copy(source: Path, target: Path, deadline: Deadline, doing: str = "back up"
     try:
         dst = sqlite3.connect(target, isolation_level=None)
         try:
-            src.backup(dst, pages=_PAGES_PER_STEP, progress=_step_until(deadline), sleep=0.05)
+            step = _step_until(deadline, progress, cancel)
+            src.backup(dst, pages=_PAGES_PER_STEP, progress=step, sleep=0.05)
             dst.execute("PRAGMA journal_mode=DELETE")
         finally:
             dst.close()
@@ -167,6 +188,9 @@ def _copy(source: Path, target: Path, deadline: Deadline, doing: str = "back up"
     except (sqlite3.Error, OSError) as err:
         _remove_database(target)
         raise _copy_error(err, source, target, doing) from err
+    except BaseException:  # a cancel, or the caller's progress callback: no partial copy
+        _remove_database(target)
+        raise
     finally:
         src.close()
 
@@ -227,7 +251,27 @@ def _clear_partials(part: str, folder: Path) -> None:
                 os.unlink(folder / name)
 
 
-def take(path: Path, folder: Path | None, label: str, *, deadline: Deadline) -> Path:
+def next_name(path: Path, folder: Path, label: str) -> Path:
+    """The name a backup of ``path`` at revision ``label`` taken now would get."""
+    part = short_part(path.name, folder)
+    label = short_label(re.sub(r"[^\w+-]", "_", label) or "none")
+    second = time.strftime(_STAMP_FORMAT, time.gmtime())
+    # Several backups within one second are numbered, so names sort by age.
+    taken = [key[2] for key, _p in _existing(path, folder) if key[:2] == (1, second[:-1])]
+    counter = 1 + max(taken, default=0)
+    stamp = second if counter == 1 else f"{second}-{counter}"
+    return folder / f"{part}.{stamp}.{label}.bak"
+
+
+def take(
+    path: Path,
+    folder: Path | None,
+    label: str,
+    *,
+    deadline: Deadline,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: Callable[[], None] | None = None,
+) -> Path:
     """Make a backup of ``path`` in ``folder`` (default: beside it) and return it.
 
     The copy is written under a ``.partial`` name, fsynced, then renamed, so a
@@ -235,6 +279,8 @@ def take(path: Path, folder: Path | None, label: str, *, deadline: Deadline) -> 
     interrupted runs are removed first.
 
     :param label: the revision the file is at, for the backup's name.
+    :param progress: called with (pages copied, pages) as the copy goes.
+    :param cancel: called between steps of the copy; what it raises stops it.
     :raises DatabaseBusy: another connection kept the file locked past the deadline.
     :raises DiskFull: no space for the backup.
     :raises BackupFailed: the copy could not be written (no permission, ...).
@@ -252,17 +298,10 @@ def take(path: Path, folder: Path | None, label: str, *, deadline: Deadline) -> 
             "Nothing was changed."
         )
         raise ReadOnlyDatabase(msg, path)
-    part = short_part(path.name, folder)
-    _clear_partials(part, folder)
-    label = short_label(re.sub(r"[^\w+-]", "_", label) or "none")
-    second = time.strftime(_STAMP_FORMAT, time.gmtime())
-    # Several backups within one second are numbered, so names sort by age.
-    taken = [key[2] for key, _p in _existing(path, folder) if key[:2] == (1, second[:-1])]
-    counter = 1 + max(taken, default=0)
-    stamp = second if counter == 1 else f"{second}-{counter}"
-    final = folder / f"{part}.{stamp}.{label}.bak"
+    _clear_partials(short_part(path.name, folder), folder)
+    final = next_name(path, folder, label)
     partial = final.with_name(final.name + ".partial")
-    _copy(path, partial, deadline)
+    _copy(path, partial, deadline, progress=progress, cancel=cancel)
     try:
         os.replace(partial, final)
     except OSError as err:

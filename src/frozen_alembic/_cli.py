@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
 
-    from ._report import Progress, Report
+    from ._events import Progress
+    from ._report import Report
 
 SCRIPTS_ENV = "FROZEN_ALEMBIC_SCRIPTS"
 
@@ -155,15 +156,50 @@ def _pyinstaller_args(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+class ProgressPrinter:
+    """Shows a change's progress: a bar on a terminal, one line per step otherwise.
+
+    :param out: where to write.
+    """
+
+    WIDTH = 30
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        isatty = getattr(out, "isatty", None)
+        self.bar = bool(isatty and isatty())
+        self._last: tuple[object, ...] | None = None
+        self._drawn = 0
+
+    def __call__(self, progress: Progress) -> None:
+        """Show one :class:`Progress` event."""
+        if self.bar:
+            self._draw(progress)
+            return
+        key = (progress.phase, progress.revision)
+        if key == self._last:
+            return
+        self._last = key
+        text = progress.detail or progress.message
+        percent = round(100 * progress.fraction)
+        print(f"{percent:3d}% {progress.phase.value:<8} {text}", file=self.out, flush=True)
+
+    def _draw(self, progress: Progress) -> None:
+        filled = round(self.WIDTH * progress.fraction)
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        line = f"[{bar}] {round(100 * progress.fraction):3d}% {progress.message}"
+        padding = " " * max(0, self._drawn - len(line))
+        self._drawn = len(line)
+        end = "\n" if progress.phase.value == "done" else ""
+        print(f"\r{line}{padding}", end=end, file=self.out, flush=True)
+
+
 def _run(args: argparse.Namespace, out: TextIO) -> None:
     if not args.scripts:
         msg = f"Say where the migration scripts are: --scripts DIR or ${SCRIPTS_ENV}."
         raise FrozenAlembicError(msg)
     migrator = Migrator(args.scripts, timeout=args.timeout)
-
-    def progress(p: Progress) -> None:
-        if p.revision is not None:
-            print(f"[{p.done + 1}/{p.total}] {p.message}", file=out, flush=True)
+    progress = ProgressPrinter(out)
 
     verb = args.verb
     if verb == "heads":

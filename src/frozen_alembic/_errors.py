@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 # SQLite's primary result codes (the low byte of an extended code).
 SQLITE_PERM = 3
 SQLITE_BUSY = 5
+SQLITE_INTERRUPT = 9
 SQLITE_LOCKED = 6
 SQLITE_READONLY = 8
 SQLITE_IOERR = 10
@@ -137,6 +138,7 @@ def sqlite_code(err: sqlite3.Error) -> int | None:
 
 def _code_from_text(text: str) -> int | None:
     for needle, code in (
+        ("interrupted", SQLITE_INTERRUPT),
         ("locked", SQLITE_BUSY),
         ("busy", SQLITE_BUSY),
         ("readonly", SQLITE_READONLY),
@@ -236,7 +238,7 @@ def diagnose_ioerr(err: sqlite3.Error, path: PathArg | None, doing: str) -> Froz
 
 
 # Errors after which SQLite may roll the whole transaction back by itself.
-_SELF_ROLLBACK = {SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY, 7}  # 7: SQLITE_NOMEM
+_SELF_ROLLBACK = {SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY, SQLITE_INTERRUPT, 7}  # 7: NOMEM
 # Errors that come from the machine, not from a script's SQL.
 _ENVIRONMENT = {
     SQLITE_PERM,
@@ -291,6 +293,11 @@ def environment_error_in(err: BaseException) -> BaseException | None:
 def rolled_back_by_sqlite(err: BaseException) -> bool:
     """Whether ``err`` is of a kind after which SQLite rolls a transaction back itself."""
     return any(isinstance(c, sqlite3.Error) and _code(c) in _SELF_ROLLBACK for c in _chain(err))
+
+
+def interrupted(err: BaseException) -> bool:
+    """Whether ``err`` comes from a statement SQLite interrupted (a cancel)."""
+    return any(isinstance(c, sqlite3.Error) and _code(c) == SQLITE_INTERRUPT for c in _chain(err))
 
 
 def diagnose_cantopen(err: sqlite3.Error, path: PathArg | None, doing: str) -> FrozenAlembicError:

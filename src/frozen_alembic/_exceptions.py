@@ -20,6 +20,7 @@ so an application can catch that one class around a migration and show its messa
     │   └── StorageError             the file system failed (name too long, I/O error, ...)
     │       └── DiskFull             no space left (or a file size limit reached)
     ├── MigrationFailed              a migration script failed, or broke the transaction
+    ├── MigrationCancelled           the caller cancelled; the file is unchanged
     └── BackupFailed                 the backup before a change could not be written
 
 The messages say what to do next; the data they speak of is on the exception
@@ -45,6 +46,7 @@ __all__ = [
     "DiskFull",
     "FrozenAlembicError",
     "InvalidTarget",
+    "MigrationCancelled",
     "MigrationFailed",
     "NotADatabase",
     "ReadOnlyDatabase",
@@ -206,6 +208,19 @@ class MigrationFailed(FrozenAlembicError):
     def __init__(self, message: str, revision: str | None, path: Path | None = None) -> None:
         super().__init__(message)
         self.revision = revision
+        self.path = path
+
+
+class MigrationCancelled(FrozenAlembicError):
+    """The caller cancelled the change (``cancel=``) before its commit started.
+
+    Everything was rolled back and the backup removed: the file is as it was.
+
+    :ivar path: the database file, or ``None`` for a caller's engine or connection.
+    """
+
+    def __init__(self, message: str, path: Path | None = None) -> None:
+        super().__init__(message)
         self.path = path
 
 

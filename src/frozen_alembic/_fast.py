@@ -19,6 +19,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from ._events import CancelToken
     from ._migrator import ProgressCallback
     from ._session import DB
 
@@ -98,6 +99,7 @@ def ensure_current(
     anchor: str | None = None,
     scripts: str | os.PathLike[str] | None = None,
     progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
     timeout: float = 30.0,
     **options: Any,
 ) -> Report:
@@ -113,7 +115,8 @@ def ensure_current(
     :param folder: the bundled folder's name.
     :param anchor: the application's top-level package, for source runs.
     :param scripts: an explicit script directory, which wins over everything.
-    :param progress: called before each revision and once at the end.
+    :param progress: called with a :class:`Progress` at every step of an upgrade.
+    :param cancel: a :class:`CancelToken` that stops an upgrade before its commit.
     :param timeout: seconds to wait for another process's lock.
     :param options: further :class:`Migrator` options (``backup_dir``, ...).
     :return: a :class:`Report`; ``report.changed`` is ``False`` when nothing was done.
@@ -142,4 +145,4 @@ def ensure_current(
     from ._migrator import Migrator
 
     migrator = Migrator.locate(folder, anchor=anchor, path=scripts, timeout=timeout, **options)
-    return migrator.upgrade(db, progress=progress)
+    return migrator.upgrade(db, progress=progress, cancel=cancel)

@@ -8,15 +8,15 @@ import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import _newfile, _sqlitefile
+from . import _backup, _newfile, _sqlitefile
 from ._errors import public, translate
 from ._exceptions import DatabaseExists, FrozenAlembicError, InvalidTarget, StorageError
 from ._filenames import name_too_long_message, too_long_for_sqlite
-from ._report import Progress, Report
+from ._report import Report
 from ._run import Change, too_new
 from ._scripts import Revision, Scripts
 from ._session import Session, as_path, open_session
-from ._status import State, Status, classify
+from ._status import Plan, PlannedRevision, State, Status, classify
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,10 +25,13 @@ if TYPE_CHECKING:
 
     from alembic.operations import Operations
     from sqlalchemy import MetaData
+    from sqlalchemy.engine import Connection
 
+    from ._events import CancelToken, Progress
     from ._session import DB
 
     ProgressCallback = Callable[[Progress], None]
+    Populate = Callable[[Connection], object]
 
 
 class Migrator:
@@ -146,24 +149,64 @@ class Migrator:
 
         The file is opened read-only and nothing is written, nor created beside it,
         so a file from a newer release (``status.is_too_new``) can be inspected, and
-        opened read-only by the application if it chooses.  With a build manifest,
-        no revision code is loaded.
+        opened read-only by the application if it chooses.  For a path, when the
+        scripts carry a build manifest, the answer comes from the standard library
+        alone — no SQLAlchemy, no Alembic, no revision file — cheap enough for a GUI
+        thread.
 
         :param db: a file path, or a SQLAlchemy ``Engine`` or ``Connection``.
         :raises DatabaseNotFound: no file at the path.
         :raises NotADatabase: the file is not a SQLite database.
         """
+        path = as_path(db)
+        if path is not None and self._scripts.manifest is not None:
+            return self._read_status(path)
         with open_session(db, write=False, timeout=self._timeout, doing="read") as session:
             return self._status(session)
 
+    def _read_status(self, path: Path) -> Status:
+        """:meth:`status` of a file with the standard library (the graph from the manifest)."""
+        _sqlitefile.check_file(path, write=False, doing="read")
+        raw = _sqlitefile.connect(path, write=False, timeout=self._timeout, doing="read")
+        try:
+            return self._classify(raw, path)
+        finally:
+            raw.close()
+
+    @public("read")
+    def plan(self, db: DB) -> Plan:
+        """What :meth:`upgrade` would do to ``db`` now, without changing anything.
+
+        The pending revisions with their messages, and where the backup would go.
+        Like :meth:`status`, it needs no SQLAlchemy, Alembic or revision code when the
+        scripts carry a build manifest, so a GUI thread can ask before it starts the
+        upgrade on a worker (and, say, show a confirmation naming the backup).
+
+        :param db: a file path, or a SQLAlchemy ``Engine`` or ``Connection``.
+        :return: a :class:`Plan`.
+        :raises DatabaseNotFound: no file at the path.
+        :raises NotADatabase: the file is not a SQLite database.
+        """
+        status = self.status(db)
+        docs = self._scripts.docs()
+        pending = tuple(PlannedRevision(rev, docs.get(rev, "")) for rev in status.pending)
+        backup = None
+        if status.path is not None and pending:
+            folder = self._backup_dir if self._backup_dir is not None else status.path.parent
+            label = "+".join(status.current) or status.state.name.lower()
+            backup = _backup.next_name(status.path, folder, label)
+        return Plan(status, pending, backup)
+
     def _status(self, session: Session) -> Status:
-        raw = session.dbapi
+        return self._classify(session.dbapi, session.path)
+
+    def _classify(self, raw: sqlite3.Connection, path: Path | None) -> Status:
         return classify(
             _sqlitefile.read_versions(raw),
             _sqlitefile.user_tables(raw),
             self._scripts.graph,
             self._scripts.heads,
-            session.path,
+            path,
         )
 
     # -- verbs that change a database -------------------------------------------------
@@ -177,6 +220,7 @@ class Migrator:
         progress: ProgressCallback | None = None,
         backup: bool = True,
         adopt: str | None = None,
+        cancel: CancelToken | None = None,
     ) -> Report:
         """Upgrade ``db`` to ``target``, all-or-nothing.
 
@@ -189,8 +233,11 @@ class Migrator:
 
         :param db: a file path, or a SQLAlchemy ``Engine`` or ``Connection``.
         :param target: a revision id, ``"heads"`` (default), or a relative ``"+1"``.
-        :param progress: called before each revision and once at the end, on the
-            calling thread.
+        :param progress: called with a :class:`Progress` at every step (lock, backup,
+            each revision and inside long statements, checks, commit, done), on the
+            calling thread; the last call (``Phase.DONE``) comes after the commit.
+        :param cancel: a :class:`CancelToken`; cancelling it stops the upgrade at the
+            next safe moment before the commit (:class:`MigrationCancelled`).
         :param backup: take a backup before changing the file (default ``True``).
         :param adopt: for a file with tables but no version, the revision whose
             schema it has; it is stamped with it, then upgraded, in one transaction.
@@ -202,6 +249,7 @@ class Migrator:
         :raises InvalidTarget: ``target`` is unknown.
         :raises DatabaseBusy: another process held the file longer than the timeout.
         :raises DiskFull: no space for the backup or the change; the file is unchanged.
+        :raises MigrationCancelled: ``cancel`` was cancelled; the file is unchanged.
         """
 
         def plan(status: Status) -> list[Any]:
@@ -221,6 +269,7 @@ class Migrator:
             progress=progress,
             backup=backup,
             allowed=allowed,
+            cancel=cancel,
         )
         return change.execute(db)
 
@@ -232,6 +281,7 @@ class Migrator:
         *,
         progress: ProgressCallback | None = None,
         backup: bool = True,
+        cancel: CancelToken | None = None,
     ) -> Report:
         """Downgrade ``db`` to ``target`` (a revision id, ``"base"`` or ``"-1"``).
 
@@ -239,8 +289,9 @@ class Migrator:
 
         :param db: a file path, or a SQLAlchemy ``Engine`` or ``Connection``.
         :param target: where to go; ``"base"`` removes every revision's schema.
-        :param progress: called before each revision and once at the end.
+        :param progress: called with a :class:`Progress` at every step.
         :param backup: take a backup before changing the file (default ``True``).
+        :param cancel: a :class:`CancelToken` that stops the downgrade before its commit.
         :return: a :class:`Report` of the revisions undone.
         :raises DatabaseTooNew: the file is at a revision this application lacks.
         :raises UnversionedDatabase: the file has tables but no version.
@@ -254,7 +305,13 @@ class Migrator:
                 return list(script._downgrade_revs(target, _heads(status.current)))
 
         change = Change(
-            self, verb="downgrade", target=target, planner=plan, progress=progress, backup=backup
+            self,
+            verb="downgrade",
+            target=target,
+            planner=plan,
+            progress=progress,
+            backup=backup,
+            cancel=cancel,
         )
         return change.execute(db)
 
@@ -294,8 +351,8 @@ class Migrator:
         return change.execute(db)
 
     @public("create")
-    def create(self, db: DB) -> Report:
-        """Make a new database already at the newest revision.
+    def create(self, db: DB, *, populate: Populate | None = None) -> Report:
+        """Make a new database already at the newest revision — optionally filled.
 
         A file is a copy of a template at the heads: the bundle's (built once at
         build time, checked against the manifest) or, failing that, the first file
@@ -305,21 +362,64 @@ class Migrator:
         never over a file that appeared meanwhile (on file systems with or without
         hard links).  Temporary files left by killed processes are removed.
 
+        ``populate`` fills the new database before it appears — an export of a subset
+        of the user's data, born at the newest revision::
+
+            def copy_notebooks(conn):  # a SQLAlchemy Connection, in one transaction
+                conn.execute(text("INSERT INTO notebook ..."), rows)
+
+            migrator.create(export_path, populate=copy_notebooks)
+
+        It runs in the new database's one transaction (foreign keys and
+        ``quick_check`` are checked before the commit); if it raises, nothing is
+        created.  For an ``Engine``/``Connection``, it runs in the same transaction as
+        the schema (a caller's ``Connection`` already in a transaction keeps it: the
+        caller commits).
+
         :param db: a path where no file exists yet, or an ``Engine``/``Connection``
             to an empty database.
+        :param populate: called with a SQLAlchemy ``Connection`` to the new database.
         :return: a :class:`Report` of the new database.
         :raises DatabaseExists: the file exists, or the database has tables.
+        :raises FrozenAlembicError: ``populate`` raised (its error is the ``__cause__``).
         """
         path = as_path(db)
         if path is None:
-            return self._create_in(db)
-        template = self._template()
-        if template is not None:
-            heads = self._scripts.heads
-            return _create_file(path, lambda tmp: _write_template(template, tmp, heads))
-        report = _create_file(path, self._create_in_new_file)
-        self._template_bytes = _snapshot(path)  # the next create() is a copy
-        return report
+            return self._create_in(db, populate)
+        heads = self._scripts.heads
+
+        def fill(tmp: Path) -> Report:
+            template = self._template()
+            if template is not None:
+                report = _write_template(template, tmp, heads)
+            else:
+                report = self._create_in_new_file(tmp)
+                self._template_bytes = _snapshot(tmp)  # the next create() is a copy
+            if populate is not None:
+                self._populate(tmp, populate)
+            return report
+
+        return _create_file(path, fill)
+
+    def _populate(self, tmp: Path, populate: Populate) -> None:
+        """Run ``populate`` on the new file ``tmp`` in one transaction, then commit."""
+        from ._guard import TransactionGuard
+        from ._transaction import Deadline, Transaction
+
+        with open_session(tmp, write=True, timeout=self._timeout, doing="create") as session:
+            txn = Transaction(session, Deadline(self._timeout))
+            try:
+                txn.begin()
+                with TransactionGuard(session.dbapi) as guard:
+                    _call_populate(populate, session)
+                    guard.check(None)
+                txn.check()
+                txn.commit()
+            except BaseException:
+                txn.rollback()
+                raise
+            finally:
+                txn.close()
 
     def _template(self) -> bytes | None:
         """The bytes of an empty database at the heads, if they are at hand.
@@ -340,7 +440,7 @@ class Migrator:
             conn.close()
         return self._create_in(path)
 
-    def _create_in(self, db: DB) -> Report:
+    def _create_in(self, db: DB, populate: Populate | None = None) -> Report:
         heads = self._scripts.heads
         metadata = self._metadata
 
@@ -366,6 +466,7 @@ class Migrator:
             backup=False,
             allowed=frozenset(State),
             prepare=prepare,
+            after=None if populate is None else (lambda session: _call_populate(populate, session)),
             empty_only=True,
         )
         return change.execute(db)
@@ -422,6 +523,21 @@ class Migrator:
             raise FrozenAlembicError(msg) from err
         except (OSError, sqlite3.Error) as err:
             raise translate(err, path, "change") from err
+
+
+def _call_populate(populate: Populate, session: Session) -> None:
+    """Call the caller's ``populate``; its failure is said to be its own."""
+    try:
+        populate(session.connection)
+    except FrozenAlembicError:
+        raise
+    except Exception as err:
+        where = session.path or "the new database"
+        msg = (
+            f"populate() raised {type(err).__name__}: {err}. Nothing was created "
+            f"({where} was rolled back)."
+        )
+        raise FrozenAlembicError(msg) from err
 
 
 @contextmanager

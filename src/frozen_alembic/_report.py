@@ -32,24 +32,6 @@ class Record:
         return f"{type(self).__name__}({fields})"
 
 
-class Progress(Record):
-    """One progress report, for a dialog or a log line.
-
-    :ivar done: steps finished so far.
-    :ivar total: steps in this call.
-    :ivar revision: the revision about to run, or ``None`` once all are done.
-    :ivar message: a short human-readable sentence.
-    """
-
-    __slots__ = ("done", "total", "revision", "message")  # noqa: RUF023  (repr order)
-
-    def __init__(self, done: int, total: int, revision: str | None, message: str) -> None:
-        self.done = done
-        self.total = total
-        self.revision = revision
-        self.message = message
-
-
 class Report:
     """What a changing verb did.
 

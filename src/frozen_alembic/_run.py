@@ -15,6 +15,12 @@ them has the same guarantees:
 * **check** — ``foreign_key_check`` and ``quick_check``;
 * **commit** — then old backups are pruned (never the one just made).
 
+Each phase is reported as :class:`~frozen_alembic.Progress` events (see
+:mod:`frozen_alembic._events`), in units of work weighted by :class:`~._work.Work`,
+and a :class:`~frozen_alembic.CancelToken` stops the change at the next safe moment
+until the commit starts: then :class:`~frozen_alembic.MigrationCancelled`, with the
+file unchanged.  The last event, ``Phase.DONE``, comes after the commit.
+
 When anything fails, the transaction is rolled back.  The backup is removed only
 when the file is provably unchanged: the failure came before the commit started,
 the transaction was intact and the rollback succeeded.  If a script ended the
@@ -26,20 +32,23 @@ backup.  Otherwise the backup is kept, and the exception says where
 from __future__ import annotations
 
 from . import _backup, _sqlitefile
-from ._errors import environment_error_in, rolled_back_by_sqlite, translate
+from ._errors import environment_error_in, interrupted, rolled_back_by_sqlite, translate
+from ._events import PROGRESS_STEP, CallbackFailed, Cancelled, Events, Phase
 from ._exceptions import (
     DatabaseBusy,
     DatabaseTooNew,
     FrozenAlembicError,
+    MigrationCancelled,
     MigrationFailed,
     UnversionedDatabase,
 )
 from ._guard import TransactionBroken, TransactionGuard
-from ._report import Progress, Report
+from ._report import Report
 from ._session import as_path, open_session
 from ._shared import ALEMBIC_LOCK, no_bytecode_writes
 from ._status import State, Status
 from ._transaction import Deadline, Transaction
+from ._work import Work
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -49,6 +58,7 @@ if TYPE_CHECKING:
 
     from alembic.runtime.migration import MigrationContext
 
+    from ._events import CancelToken
     from ._migrator import Migrator, ProgressCallback
     from ._session import DB, Session
 
@@ -88,6 +98,7 @@ class Change:
     :param allowed: states besides current/behind/empty that the verb accepts
         (``stamp`` adopts unversioned files and, with ``purge``, too-new ones).
     :param prepare: work inside the transaction before the revisions run.
+    :param after: work inside the transaction after them (``create(populate=...)``).
     :param empty_only: the planner accepts only an empty database (``create``), where
         no row can cascade: a caller's transaction with foreign keys on is then fine.
     """
@@ -104,17 +115,20 @@ class Change:
         purge: bool = False,
         allowed: frozenset[State] = frozenset(),
         prepare: Prepare | None = None,
+        after: Prepare | None = None,
         empty_only: bool = False,
+        cancel: CancelToken | None = None,
     ) -> None:
         self.migrator = migrator
         self.verb = verb
         self.target = target
         self.planner = planner
-        self.progress = progress
+        self.events = Events(progress, cancel)
         self.backup = backup
         self.purge = purge
         self.allowed = allowed
         self.prepare = prepare
+        self.after = after
         self.empty_only = empty_only
         self.phase = LOCK
         self.path: Path | None = None
@@ -155,8 +169,10 @@ class Change:
 
     def _in_session(self, session: Session, deadline: Deadline) -> Report:
         migrator = self.migrator
+        events = self.events
         txn = Transaction(session, deadline)
         try:
+            events.emit(Phase.LOCK, 0, "Opening the document…")
             txn.begin()
             self.phase = PLAN
             status = migrator._status(session)
@@ -164,28 +180,53 @@ class Change:
             planned = list(self.planner(status))
             if not planned:
                 txn.rollback()
+                events.cancellable = False
+                events.emit(Phase.DONE, events.total, "The document is up to date.")
                 return Report(status.current, status.current, (), session.path)
             if not self.empty_only:
                 txn.refuse_if_unsafe()
-            if self.backup and session.path is not None:
+            backing_up = self.backup and session.path is not None
+            work = Work(session.dbapi, planned, backup=backing_up)
+            events.total = work.total
+            if backing_up:
+                assert session.path is not None
                 self.phase = BACKUP
+                events.step(Phase.BACKUP, 0, work.backup, "Making a safety copy of the document…")
                 label = "+".join(status.current) or status.state.name.lower()
                 self.saved = _backup.take(
-                    session.path, migrator._backup_dir, label, deadline=deadline
+                    session.path,
+                    migrator._backup_dir,
+                    label,
+                    deadline=deadline,
+                    progress=lambda copied, pages: events.advance(copied / max(pages, 1)),
+                    cancel=events.check_cancel,
                 )
             self.phase = MIGRATE
+            session.dbapi.set_progress_handler(events.sqlite_progress, PROGRESS_STEP)
             if self.prepare is not None:
                 self.prepare(session)
             report = run_revisions(
-                migrator, session, planned, self.target, self.progress, purge=self.purge
+                migrator, session, planned, self.target, events, work, purge=self.purge
             )
+            if self.after is not None:
+                self.after(session)
             self.phase = CHECK
+            events.step(
+                Phase.CHECK,
+                work.check_start,
+                work.check,
+                "Checking the updated document…",
+                expected_ops=work.check_ops,
+            )
             txn.check()
+            events.raise_kept()
+            session.dbapi.set_progress_handler(None, 0)
+            events.emit(Phase.COMMIT, work.commit_start, "Saving…")  # no cancel after this
             self.phase = COMMIT
             txn.commit()
             self.phase = DONE
-            return report
         except BaseException as err:
+            session.dbapi.set_progress_handler(None, 0)
             self.rolled_back = txn.rollback()
             self.ended = isinstance(err, TransactionBroken) and err.ended
             if self.ended and self.saved is not None:
@@ -193,6 +234,8 @@ class Change:
             raise
         finally:
             txn.close()
+        events.emit(Phase.DONE, events.total, "Done: the document is up to date.")
+        return report
 
     def _without_writing(self, db: DB, problem: FrozenAlembicError) -> Report:
         """A file that cannot be written: fine if there is nothing to do, else ``problem``."""
@@ -273,8 +316,20 @@ class Change:
         kept = self._settle_backup(err)
         ran = self.phase in (MIGRATE, CHECK, COMMIT) or self.saved is not None
         outcome = self._outcome(err, kept) if ran else ""
-        if isinstance(err, TransactionBroken):
-            settled: FrozenAlembicError = MigrationFailed(
+        where = str(self.path) if self.path is not None else "The database"
+        if isinstance(err, Cancelled) or (self.events.cancelled and interrupted(err)):
+            settled: FrozenAlembicError = MigrationCancelled(
+                f"The update of {where} was cancelled. {outcome or 'Nothing was changed.'}",
+                self.path,
+            )
+        elif isinstance(err, CallbackFailed):
+            error = err.__cause__
+            settled = FrozenAlembicError(
+                f"The progress callback raised {type(error).__name__}: {error}, which "
+                f"stopped the update of {where}. {outcome or 'Nothing was changed.'}"
+            )
+        elif isinstance(err, TransactionBroken):
+            settled = MigrationFailed(
                 f"The migration was stopped: revision {err.revision} {err.what}. "
                 "frozen-alembic runs every revision of a call in one transaction, so a "
                 "script must not commit, roll back or end it (remove that statement; "
@@ -298,10 +353,12 @@ class Change:
         return settled
 
 
-def _cause(err: BaseException) -> BaseException:
+def _cause(err: BaseException) -> BaseException | None:
     """The low-level error to chain: a script's own error, not our wrapper."""
     if isinstance(err, ScriptFailed):
         return err.error
+    if isinstance(err, (Cancelled, CallbackFailed)):
+        return err.__cause__
     return err
 
 
@@ -334,7 +391,8 @@ def run_revisions(
     session: Session,
     planned: Sequence[Any],
     target: str,
-    progress: ProgressCallback | None,
+    events: Events,
+    work: Work,
     *,
     purge: bool = False,
 ) -> Report:
@@ -342,6 +400,7 @@ def run_revisions(
 
     :raises TransactionBroken: a script ended (or tried to end) the transaction.
     :raises ScriptFailed: a script raised.
+    :raises Cancelled: the caller cancelled (between revisions or inside a statement).
     """
     from alembic.runtime.environment import EnvironmentContext
 
@@ -356,7 +415,7 @@ def run_revisions(
 
     def fn(rev: Any, context: MigrationContext) -> Iterator[Any]:
         context.autocommit_block = lambda: guard.refuse_autocommit_block(running[0])  # type: ignore[method-assign,assignment,return-value]
-        return _track(list(planned), applied, running, progress, guard)
+        return _track(list(planned), applied, running, events, work, guard)
 
     try:
         with (
@@ -373,9 +432,11 @@ def run_revisions(
                 with env.begin_transaction():
                     env.run_migrations()
             guard.check(running[0])
-    except (TransactionBroken, FrozenAlembicError):
+    except (TransactionBroken, FrozenAlembicError, Cancelled, CallbackFailed):
         raise
     except Exception as err:
+        if events.error is not None or (events.cancelled and interrupted(err)):
+            events.raise_kept()  # the progress handler stopped the statement
         if not guard.refused and not raw.in_transaction and rolled_back_by_sqlite(err):
             # A full disk or an I/O error: SQLite rolled the transaction back itself.
             raise ScriptFailed(running[0], err) from err
@@ -391,26 +452,32 @@ def _track(
     planned: list[Any],
     applied: list[str],
     running: list[str | None],
-    progress: ProgressCallback | None,
+    events: Events,
+    work: Work,
     guard: TransactionGuard,
 ) -> Iterator[Any]:
-    """Yield Alembic's steps, checking the transaction at every boundary."""
+    """Yield Alembic's steps, checking the transaction and reporting at every boundary."""
     total = len(planned)
     for index, step in enumerate(planned):
         if index:
             guard.check(running[0])  # the previous revision, its version row included
         rev = _step_revision(step)
         running[0] = rev
-        if progress is not None:
-            doc = getattr(getattr(step, "revision", None), "doc", "") or ""
-            verb = "Undoing" if getattr(step, "is_downgrade", False) else "Applying"
-            progress(Progress(index, total, rev, f"{verb} {rev}: {doc}".rstrip(": ")))
+        doc = getattr(getattr(step, "revision", None), "doc", "") or ""
+        verb = "Undoing" if getattr(step, "is_downgrade", False) else "Applying"
+        events.step(
+            Phase.MIGRATE,
+            work.revision_start(index),
+            work.revisions[index],
+            f"Updating the document (step {index + 1} of {total})…",
+            detail=f"{verb} {rev}: {doc}".rstrip(": "),
+            revision=rev,
+            expected_ops=work.expected_ops[index],
+        )
         yield step
         if rev is not None and type(step).__name__ != "StampStep":
             applied.append(rev)
     guard.check(running[0])
-    if progress is not None:
-        progress(Progress(total, total, None, "Done"))
 
 
 def _step_revision(step: Any) -> str | None:

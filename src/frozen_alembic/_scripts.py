@@ -187,6 +187,13 @@ class Scripts:
         self.graph  # noqa: B018  (loads every revision module, without writing bytecode)
         return tuple(sorted(self.directory.get_heads()))
 
+    def docs(self) -> dict[str, str]:
+        """The first line of every revision's message (from the manifest when it has them)."""
+        recorded = (self.manifest or {}).get("docs")
+        if isinstance(recorded, dict):
+            return {str(rev): str(doc) for rev, doc in recorded.items()}
+        return {revision.id: revision.doc for revision in self.history()}
+
     def history(self) -> list[Revision]:
         """Every revision, oldest first (parents always before children)."""
         from ._status import pending_revisions

@@ -132,3 +132,41 @@ def pending_revisions(
     for head in heads:
         place(head)
     return tuple(ordered)
+
+
+class PlannedRevision(Record):
+    """A revision an upgrade would apply, as :meth:`Migrator.plan` lists it.
+
+    :ivar id: the revision identifier.
+    :ivar message: the first line of its message (what the release changed).
+    """
+
+    __slots__ = ("id", "message")
+
+    def __init__(self, id: str, message: str) -> None:
+        self.id = id
+        self.message = message
+
+
+class Plan(Record):
+    """What :meth:`Migrator.upgrade` would do to a database now.
+
+    :ivar status: the database's :class:`Status`.
+    :ivar pending: the revisions it would apply, oldest first.
+    :ivar backup: where the backup would be written (``None``: no backup, because
+        nothing is pending or the database is not a file).
+    """
+
+    __slots__ = ("status", "pending", "backup")  # noqa: RUF023  (repr order)
+
+    def __init__(
+        self, status: Status, pending: tuple[PlannedRevision, ...], backup: Path | None
+    ) -> None:
+        self.status = status
+        self.pending = pending
+        self.backup = backup
+
+    @property
+    def needs_upgrade(self) -> bool:
+        """Whether :meth:`Migrator.upgrade` would change the database."""
+        return bool(self.pending)

@@ -107,12 +107,13 @@ def default_stage_dir(source: Path) -> Path:
     return outside / "build" / "frozen-alembic"
 
 
-def _graph(folder: Path) -> tuple[dict[str, list[str]], tuple[str, ...]]:
+def _graph(folder: Path) -> tuple[dict[str, list[str]], tuple[str, ...], dict[str, str]]:
     from .._scripts import Scripts
 
     scripts = Scripts(folder)
     graph = {rev: list(downs) for rev, downs in sorted(scripts.graph.items())}
-    return graph, scripts.heads
+    docs = {revision.id: revision.doc for revision in scripts.history()}
+    return graph, scripts.heads, docs
 
 
 def _make_template(folder: Path) -> None:
@@ -158,7 +159,7 @@ def stage(
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
     shutil.copytree(source, folder, ignore=ignore)
     sources = _manifest.file_hashes(folder)
-    graph, heads = _graph(folder)
+    graph, heads, docs = _graph(folder)
     _make_template(folder)
     shutil.rmtree(folder / "versions" / "__pycache__", ignore_errors=True)
     if bytecode_only:
@@ -172,6 +173,8 @@ def stage(
         "template": TEMPLATE_NAME,
         "template_heads": list(heads),
         "revisions": graph,
+        # The first line of each revision's message: Migrator.plan() without the code.
+        "docs": docs,
         "imports": list(all_imports),
         "app_modules": sorted(scan.app_modules),
         "optional_imports_missing": [str(site) for site in scan.optional_missing],
