@@ -66,7 +66,9 @@ def runtime_modules() -> list[str]:
     import frozen_alembic
 
     names = ["frozen_alembic"]
-    build_side = ("frozen_alembic.build", "frozen_alembic.__pyinstaller")
+    # The build side, and the optional Qt helper: an app that uses it imports it, so
+    # the freezer sees it (listing it here would pull PySide6 into every build).
+    build_side = ("frozen_alembic.build", "frozen_alembic.__pyinstaller", "frozen_alembic.qt")
     for info in pkgutil.walk_packages(frozen_alembic.__path__, "frozen_alembic."):
         if not info.name.startswith(build_side):
             names.append(info.name)
