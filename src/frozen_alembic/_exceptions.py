@@ -66,10 +66,15 @@ class FrozenAlembicError(Exception):
         ``None``.  A backup is removed only when the file is provably unchanged;
         otherwise (and always after the file was restored from it) it is kept.
     :ivar restored: ``True`` when the file was put back from ``backup``.
+    :ivar unchanged: ``True`` when the file is as it was before the call — provably
+        (nothing was written, or the transaction was rolled back intact) or put back
+        from the backup; ``False`` when it may have changed (then ``backup``, if any,
+        is the copy to go back to).
     """
 
     backup: Path | None = None
     restored: bool = False
+    unchanged: bool = True
 
 
 class ScriptsError(FrozenAlembicError):

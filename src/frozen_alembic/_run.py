@@ -350,6 +350,7 @@ class Change:
                 settled.args = (f"{settled} {outcome}".strip(),)
         settled.backup = kept
         settled.restored = self.restored
+        settled.unchanged = self.restored or not ran or self._unchanged(err)
         return settled
 
 

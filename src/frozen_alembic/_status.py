@@ -153,8 +153,10 @@ class Plan(Record):
 
     :ivar status: the database's :class:`Status`.
     :ivar pending: the revisions it would apply, oldest first.
-    :ivar backup: where the backup would be written (``None``: no backup, because
-        nothing is pending or the database is not a file).
+    :ivar backup: where the backup would be written if the upgrade started now
+        (``None``: no backup, because nothing is pending or the database is not a
+        file).  Its folder is certain; the time in its name is the moment the upgrade
+        really starts.
     """
 
     __slots__ = ("status", "pending", "backup")  # noqa: RUF023  (repr order)

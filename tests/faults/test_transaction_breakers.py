@@ -153,6 +153,7 @@ def test_a_script_that_breaks_the_transaction_never_leaves_a_half_migrated_file(
     assert integrity == "ok"
 
     backups = sorted(tmp_path.glob("doc.db.*.bak"))
+    assert err.unchanged  # rolled back intact, or put back from the backup
     if err.restored:
         assert err.backup is not None
         assert backups == [err.backup]
@@ -185,6 +186,7 @@ def test_without_a_backup_an_ended_transaction_is_reported_as_such(tmp_path: Pat
         migrator.upgrade(db, backup=False)
     assert not info.value.restored
     assert info.value.backup is None
+    assert not info.value.unchanged  # nothing proves it, and nothing could be put back
     assert "no backup" in str(info.value)
     # The guard refused every write after the transaction ended: nothing was committed.
     versions, children, columns, _tables, _integrity = _state(db)
