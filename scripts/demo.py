@@ -1,10 +1,16 @@
 """The user's story, end to end with a real cx_Freeze build; see scripts/demo.
 
-1. Freeze the notekeeper reference app with cx_Freeze (setup.py).
+1. Freeze the notekeeper reference app (a PySide6 window) with cx_Freeze (setup.py),
+   and check the build with ``frozen-alembic verify`` (which runs its console mode).
 2. Install it into a folder and make that folder read-only.
-3. Make a document as release 1.0 wrote it, with data, in a "home" folder.
-4. Run the frozen executable on it from yet another working directory.
-5. Show the file migrated, every row kept, the install folder and cwd untouched.
+3. Make two documents as release 1.0 wrote them, with data, in a "home" folder.
+4. From yet another working directory, open the first in the frozen window — on Qt's
+   offscreen platform, so no display is needed — accepting the upgrade (``--yes``):
+   it migrates on a worker thread behind the progress dialog, then the app quits
+   (``--quit-when-idle``) and prints what it did.
+5. Bring the second up to date with the console mode, ``notekeeper --check FILE``.
+6. Show both files migrated, every row kept, a backup beside each, and the install
+   folder, the working directory and the rest of the home folder untouched.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "migrations"
 BUILD = ROOT / "build" / "notekeeper"
+HEAD = "0006_attachments"
 
 
 def step(text: str) -> None:
@@ -65,8 +72,15 @@ def make_read_only(folder: Path) -> None:
         path.chmod(mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
 
 
-def make_release_1_0_file(path: Path) -> None:
-    """A document as release 1.0 wrote it, with a little data in it."""
+# Enough diary entries that the upgrade outlasts the progress dialog's 0.3 s delay.
+JOURNAL_NOTES = 120_000
+
+
+def make_release_1_0_file(path: Path, journal: int = 0) -> None:
+    """A document as release 1.0 wrote it, with a little data in it.
+
+    :param journal: how many notes to put into a third notebook, "Journal".
+    """
     from frozen_alembic import Migrator
 
     migrator = Migrator(SCRIPTS)
@@ -84,19 +98,57 @@ def make_release_1_0_file(path: Path) -> None:
                 (2, "Jean Paul Sartre", "Existential omelette", "2022-01-03 08:15:00"),
             ],
         )
+        if journal:
+            conn.execute("INSERT INTO notebook (id, title, sort_key) VALUES (3, 'Journal', '20')")
+            conn.executemany(
+                "INSERT INTO note (notebook_id, author_name, body, created_at) "
+                "VALUES (3, 'Ada Lovelace', ?, '2023-01-01 08:00:00')",
+                ((f"Day {day}: wrote to Babbage about the engine.",) for day in range(journal)),
+            )
     conn.close()
 
 
-def show(path: Path) -> None:
+def show(path: Path, rows: int = 4) -> None:
     conn = sqlite3.connect(path)
     version = conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
     print(f"{path.name}: revision {version}")
     for table in ("notebook", "note"):
         cols = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
         print(f"  {table}({', '.join(cols)})")
-        for row in conn.execute(f"SELECT * FROM {table} ORDER BY id"):
+        for row in conn.execute(f"SELECT * FROM {table} ORDER BY id LIMIT ?", (rows,)):
             print("     ", row)
+        total = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        if total > rows:
+            print(f"      ... and {total - rows} more")
     conn.close()
+
+
+def check_rows(path: Path, journal: int = 0) -> None:
+    """The rows of :func:`make_release_1_0_file`, as they must be at the newest revision."""
+    conn = sqlite3.connect(path)
+    rows = conn.execute(
+        "SELECT author_first, author_last FROM note WHERE notebook_id < 3 ORDER BY id"
+    ).fetchall()
+    keys = conn.execute("SELECT sort_key FROM notebook ORDER BY id").fetchall()
+    diary = conn.execute("SELECT count(*) FROM note WHERE notebook_id = 3").fetchone()[0]
+    version = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+    conn.close()
+    assert version == [(HEAD,)], version
+    assert rows == [("Ada", "Lovelace"), ("Plato", ""), ("Jean", "Paul Sartre")], rows
+    assert keys == [(2,), (10,)] + ([(20,)] if journal else []), keys
+    assert diary == journal, diary
+
+
+def run(argv: list[str], cwd: Path, env: dict[str, str]) -> str:
+    """Run ``argv``, print its output as it is, and return its standard output."""
+    proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    print(proc.stdout, end="")
+    # Qt's offscreen platform says this of every window it shows; nothing is wrong.
+    noise = "This plugin does not support propagateSizeHints()\n"
+    print(proc.stderr.replace(noise, ""), end="", file=sys.stderr)
+    if proc.returncode != 0:
+        raise SystemExit(f"{argv[0]} failed with exit code {proc.returncode}")
+    return proc.stdout
 
 
 def main() -> int:
@@ -106,35 +158,51 @@ def main() -> int:
         shutil.copytree(BUILD, install, symlinks=True)
         make_read_only(install)
         before = snapshot(install)
+        app = install / "notekeeper"
         step(f"2. installed into {install} (read-only)")
 
         home = Path(tmp, "home", "ada")
         home.mkdir(parents=True)
         document = home / "My Notes (2021).notes"
-        make_release_1_0_file(document)
-        step("3. the user's file, as release 1.0 wrote it")
+        other = home / "Old notes.notes"
+        make_release_1_0_file(document, journal=JOURNAL_NOTES)
+        make_release_1_0_file(other)
+        step("3. the user's files, as release 1.0 wrote them")
         show(document)
+        show(other)
 
         elsewhere = Path(tmp, "somewhere-else")
         elsewhere.mkdir()
-        step(f"4. $ cd {elsewhere} && {install / 'notekeeper'} '{document}'")
-        subprocess.run([str(install / "notekeeper"), str(document)], cwd=elsewhere, check=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "FROZEN_"))}
+        env.update(HOME=str(home), QT_QPA_PLATFORM="offscreen")
+        step(
+            f"4. $ cd {elsewhere} && QT_QPA_PLATFORM=offscreen "
+            f"{app} --open '{document}' --yes --quit-when-idle"
+        )
+        out = run([str(app), "--open", str(document), "--yes", "--quit-when-idle"], elsewhere, env)
+        dialog = "progress dialog shown" in out
+        assert f"opened {document} at {HEAD}" in out, "the window did not open the document"
 
-        step("5. the same file after the upgrade")
+        step(f"5. $ cd {elsewhere} && {app} --check '{other}'   (no window, no Qt)")
+        run([str(app), "--check", str(other)], elsewhere, env)
+
+        step("6. the same files after the upgrade")
         show(document)
-        conn = sqlite3.connect(document)
-        rows = conn.execute("SELECT author_first, author_last FROM note ORDER BY id").fetchall()
-        keys = conn.execute("SELECT sort_key FROM notebook ORDER BY id").fetchall()
-        conn.close()
-        assert rows == [("Ada", "Lovelace"), ("Plato", ""), ("Jean", "Paul Sartre")], rows
-        assert keys == [(2,), (10,)], keys
+        show(other)
+        check_rows(document, JOURNAL_NOTES)
+        check_rows(other)
         assert list(elsewhere.iterdir()) == [], "nothing may be written to the working directory"
         assert snapshot(install) == before, "nothing may be written to the install folder"
         backups = sorted(p.name for p in home.iterdir() if p.suffix == ".bak")
-        print(f"\nbackup kept beside the file: {backups}")
+        assert len(backups) == 2, backups
+        others = [p.name for p in home.iterdir() if p.suffix != ".bak"]
+        assert sorted(others) == sorted([document.name, other.name]), others
+        print(f"\nbackups kept beside the files: {backups}")
+        print(f"the progress dialog {'appeared' if dialog else 'was not needed (under 0.3 s)'}")
         print(
-            "OK: migrated by the frozen app to the newest revision, every row kept, "
-            "nothing written to the install folder or the working directory."
+            "OK: migrated by the frozen window and by its console mode to the newest "
+            "revision, every row kept, nothing written to the install folder, the working "
+            "directory or anywhere else in the home folder."
         )
         for path in [install, *install.rglob("*")]:  # let the temporary folder be removed
             path.chmod(path.stat().st_mode | stat.S_IWUSR)

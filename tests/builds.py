@@ -185,6 +185,9 @@ def nuitka_job(work: Path) -> BuildJob:
         f"--output-filename={APP_NAME}",
         f"--include-package={APP_NAME}",
         *[f"--nofollow-import-to={name}" for name in app_excludes()],
+        # The console mode only (`notekeeper FILE`, what the test runs): the window
+        # would need --enable-plugin=pyside6 and compiling PySide6 besides an hour's build.
+        *[f"--nofollow-import-to={name}" for name in ("PySide6", "shiboken6")],
         *args,
         str(ENTRY),
     ]

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
         ["ruff", "check", "."],
         ["ruff", "format", "--check", "."],
         ["mypy", "src", "tests"],
-        ["mypy", "migrations", "scripts/demo.py"],
+        ["mypy", "migrations", "scripts/demo.py", "scripts/screenshot.py"],
     ],
     ids=["ruff-check", "ruff-format", "mypy-src-tests", "mypy-migrations"],
 )

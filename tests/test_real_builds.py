@@ -18,6 +18,7 @@ import itertools
 import os
 import re
 import shlex
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -163,7 +164,13 @@ _counter = itertools.count()
 
 
 def run_app(
-    install: Install, db: Path, tmp_path: Path, *, launcher: Path | None = None
+    install: Install,
+    db: Path,
+    tmp_path: Path,
+    *,
+    launcher: Path | None = None,
+    args: tuple[str, ...] = (),
+    window: bool = False,
 ) -> subprocess.CompletedProcess[str]:
     """Run the installed app on ``db`` from a fresh, empty working directory.
 
@@ -172,6 +179,10 @@ def run_app(
 
     :param launcher: a symlink to the program, run by its name through ``$PATH``
         (as from ``/usr/local/bin``) instead of by the program's own path.
+    :param args: put before ``db`` (``("--check",)``; without: ``notekeeper FILE``,
+        the same console check).
+    :param window: run the window on Qt's offscreen platform, driven by its
+        automation flags: ``notekeeper --open DB --yes --quit-when-idle``.
     """
     n = next(_counter)
     cwd, temp = tmp_path / f"cwd{n}", tmp_path / f"temp{n}"
@@ -179,12 +190,16 @@ def run_app(
     temp.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "FROZEN_ALEMBIC"))}
     env["TMPDIR"] = str(temp)
+    env.pop("QT_QPA_PLATFORM", None)
+    if window:
+        env["QT_QPA_PLATFORM"] = "offscreen"
+        args = ("--yes", "--quit-when-idle", *args, "--open")
     program = str(install.exe)
     if launcher is not None:
         env["PATH"] = f"{launcher.parent}{os.pathsep}{env.get('PATH', '')}"
         program = launcher.name
     proc = subprocess.run(
-        [program, str(db)],
+        [program, *args, str(db)],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -270,12 +285,16 @@ def backup_path(proc: subprocess.CompletedProcess[str]) -> Path:
 
 
 def check_upgrade(
-    install: Install, db_at: Callable[[str], Path], tmp_path: Path, revision: str
+    install: Install,
+    db_at: Callable[[str], Path],
+    tmp_path: Path,
+    revision: str,
+    args: tuple[str, ...] = (),
 ) -> None:
     """An old document with data, upgraded by the installed app: the core check."""
     db = db_at(revision)
     fill(db)
-    proc = run_app(install, db, tmp_path)
+    proc = run_app(install, db, tmp_path, args=args)
     assert proc.returncode == 0, describe(proc)
     # The wording may change; the facts may not: which file, from where, to where.
     assert re.search(rf"^upgrad\w* {re.escape(str(db))} from {revision}$", proc.stdout, re.M)
@@ -344,6 +363,60 @@ def test_cx_freeze_upgrades_every_release(
     cx_freeze_install: Install, db_at: Callable[[str], Path], tmp_path: Path, revision: str
 ) -> None:
     check_upgrade(cx_freeze_install, db_at, tmp_path, revision)
+
+
+def test_cx_freeze_check_mode_upgrades_an_old_release(
+    cx_freeze_install: Install, db_at: Callable[[str], Path], tmp_path: Path
+) -> None:
+    # The non-interactive mode of the GUI app, spelled out (scripts, `verify --run`).
+    check_upgrade(cx_freeze_install, db_at, tmp_path, "0001_initial", args=("--check",))
+
+
+def test_cx_freeze_check_mode_needs_no_qt(
+    cx_freeze_build: Path, db_at: Callable[[str], Path], tmp_path: Path
+) -> None:
+    # The console mode never imports Qt: it runs with PySide6 taken out of the build.
+    copy = copy_build(cx_freeze_build, tmp_path / "no-qt")
+    for name in ("PySide6", "shiboken6"):
+        shutil.rmtree(copy / "lib" / name)
+    with Install.seal(copy) as install:
+        check_upgrade(install, db_at, tmp_path, "0002_tags", args=("--check",))
+
+
+def check_window_upgrade(install: Install, db_at: Callable[[str], Path], tmp_path: Path) -> None:
+    """The frozen window, with Qt's plugins from the build, asked to open an old file."""
+    db = db_at("0001_initial")
+    fill(db)
+    proc = run_app(install, db, tmp_path, window=True)
+    assert proc.returncode == 0, describe(proc)
+    assert f"upgraded {db} from 0001_initial; backup: " in proc.stdout, describe(proc)
+    assert f"opened {db} at {HEAD}: 1 notebooks, 1 notes" in proc.stdout, describe(proc)
+    assert versions(db) == [HEAD]
+    assert_data_intact(db, "0001_initial")
+    backup = backup_path(proc)
+    assert backup.parent == db.parent
+    assert versions(backup) == ["0001_initial"]
+
+
+def test_cx_freeze_window_upgrades_an_old_release_offscreen(
+    cx_freeze_install: Install, db_at: Callable[[str], Path], tmp_path: Path
+) -> None:
+    check_window_upgrade(cx_freeze_install, db_at, tmp_path)
+
+
+def test_cx_freeze_window_opens_a_newer_document_read_only_offscreen(
+    cx_freeze_install: Install, db_at: Callable[[str], Path], tmp_path: Path
+) -> None:
+    db = db_at(HEAD)
+    fill(db)
+    with closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute("UPDATE alembic_version SET version_num = ?", (FUTURE_REVISION,))
+    before, neighbours = sha256(db), siblings(db)
+    proc = run_app(cx_freeze_install, db, tmp_path, window=True)
+    assert proc.returncode == 0, describe(proc)
+    assert f"opened {db} read-only at {FUTURE_REVISION}: 1 notebooks" in proc.stdout
+    assert sha256(db) == before
+    assert siblings(db) == neighbours
 
 
 def test_cx_freeze_creates_a_new_document(cx_freeze_install: Install, tmp_path: Path) -> None:
@@ -522,6 +595,13 @@ def test_pyinstaller_upgrades_an_old_release(
     pyinstaller_install: Install, db_at: Callable[[str], Path], tmp_path: Path
 ) -> None:
     check_upgrade(pyinstaller_install, db_at, tmp_path, "0001_initial")
+
+
+def test_pyinstaller_window_upgrades_an_old_release_offscreen(
+    pyinstaller_install: Install, db_at: Callable[[str], Path], tmp_path: Path
+) -> None:
+    # PyInstaller's own PySide6 hooks bring Qt and its plugins: the window works too.
+    check_window_upgrade(pyinstaller_install, db_at, tmp_path)
 
 
 def test_pyinstaller_creates_a_new_document(pyinstaller_install: Install, tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""``python -m notekeeper FILE``, and the frozen executable's entry point."""
+"""``python -m notekeeper [--open FILE | --check FILE | FILE]``; the frozen executable's
+entry point.  See :mod:`notekeeper.app`: the window, or the console check (no Qt)."""
 
 from __future__ import annotations
 
