@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,10 +23,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from frozen_alembic import Migrator
 from notekeeper.models import HEAD, metadata
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 from .conftest import REFERENCE_SCRIPTS as MIGRATIONS
 from .conftest import REVISIONS
@@ -315,3 +317,44 @@ def test_offline_sql_for_non_batch_revisions() -> None:
     sql = output.getvalue()
     assert "CREATE TABLE notebook" in sql
     assert "CREATE VIEW note_summary" in sql
+
+
+ODD_SORT_KEYS = {
+    # text before 1.3: (sort_key after, legacy_sort_key after)
+    "3": (3, None),
+    "-12": (-12, None),
+    "0": (0, None),
+    "abc": (None, "abc"),
+    "": (None, ""),
+    "3.7": (None, "3.7"),
+    "007": (None, "007"),
+    "1e3": (None, "1e3"),
+    "12abc": (None, "12abc"),
+    "+4": (None, "+4"),
+    " 5": (None, " 5"),
+    "99999999999999999999": (None, "99999999999999999999"),
+}
+
+
+def test_release_1_3_keeps_every_sort_key_that_is_not_a_plain_integer(
+    migrator: Migrator, db_at: Callable[[str], Path]
+) -> None:
+    path = db_at("0003_pinned")
+    texts = [*ODD_SORT_KEYS, None]
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.executemany(
+            "INSERT INTO notebook (id, title, sort_key) VALUES (?, ?, ?)",
+            [(i, f"Notebook {i}", text) for i, text in enumerate(texts, start=1)],
+        )
+    conn.close()
+    migrator.upgrade(path, "0004_sort_key_integer")
+    conn = sqlite3.connect(path)
+    rows = conn.execute("SELECT sort_key, legacy_sort_key FROM notebook ORDER BY id").fetchall()
+    conn.close()
+    assert rows == [*ODD_SORT_KEYS.values(), (None, None)]
+    migrator.downgrade(path, "0003_pinned")
+    conn = sqlite3.connect(path)
+    back = [r[0] for r in conn.execute("SELECT sort_key FROM notebook ORDER BY id")]
+    conn.close()
+    assert back == texts  # the downgrade puts every text back exactly

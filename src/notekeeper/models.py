@@ -28,6 +28,8 @@ notebook = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("title", sa.String(200), nullable=False),
     sa.Column("sort_key", sa.Integer, nullable=True),
+    # The text of a sort key that was not a plain integer before release 1.3 (0004).
+    sa.Column("legacy_sort_key", sa.Text, nullable=True),
     sa.Column("archived", sa.Boolean, nullable=False, server_default="0"),
 )
 
