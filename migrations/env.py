@@ -3,9 +3,14 @@
 Logging is deliberately left alone: in a frozen desktop app the host
 application owns logging configuration, so there is no ``fileConfig`` call.
 
-A live :class:`sqlalchemy.engine.Connection` may be handed in through
-``config.attributes["connection"]``; if it is already inside a transaction,
-Alembic runs every migration inside that one transaction.
+``config.attributes["connection"]`` may hold a live
+:class:`sqlalchemy.engine.Connection` (what frozen-alembic's ``Migrator(run_env_py=True)``
+and the cookbook's "sharing a connection" recipe hand in): if it is already inside a
+transaction, Alembic runs every migration inside that one transaction. It may instead
+hold an :class:`sqlalchemy.engine.Engine` — or anything else whose ``connect()`` gives a
+connection in a ``with`` block, as pytest-alembic's ``downgrade_leaves_no_trace`` hands
+in — which is then connected to, and left open for its owner to dispose of. With
+neither, ``sqlalchemy.url`` is used.
 """
 
 from __future__ import annotations
@@ -41,9 +46,20 @@ def _run_with(connection: Connection) -> None:
 
 
 def run_migrations_online() -> None:
-    connection: Connection | None = config.attributes.get("connection")
-    if connection is not None:
-        _run_with(connection)
+    given = config.attributes.get("connection")
+    if isinstance(given, Connection):
+        _run_with(given)
+        return
+    if given is not None:
+        if not callable(getattr(given, "connect", None)):
+            raise TypeError(
+                'config.attributes["connection"] must be a Connection or an Engine, '
+                f"not {type(given).__name__}"
+            )
+        # An Engine (pytest-alembic's alembic_engine fixture, for one): its owner
+        # disposes of it.
+        with given.connect() as conn:
+            _run_with(conn)
         return
     url = config.get_main_option("sqlalchemy.url")
     if url is None:

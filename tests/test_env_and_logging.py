@@ -70,6 +70,34 @@ def test_reference_env_py_works_when_asked(scripts: Path, tmp_path: Path) -> Non
     assert Migrator(scripts, run_env_py=True).create(path).after == (HEAD,)
 
 
+def test_reference_env_py_takes_an_engine_too(scripts: Path, tmp_path: Path) -> None:
+    """pytest-alembic hands env.py an Engine (tests/pytest_alembic_suite runs its tests)."""
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+
+    from .conftest import versions
+
+    path = tmp_path / "doc.notes"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    try:
+        config = Config()
+        config.set_main_option("script_location", str(scripts).replace("%", "%%"))
+        config.attributes["connection"] = engine
+        command.upgrade(config, "head")
+        command.downgrade(config, "0003_pinned")
+        with engine.connect() as conn:  # still the caller's: not disposed by env.py
+            assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").all() == [
+                ("0003_pinned",)
+            ]
+        config.attributes["connection"] = str(path)
+        with pytest.raises(TypeError, match="must be a Connection or an Engine, not str"):
+            command.upgrade(config, "head")
+    finally:
+        engine.dispose()
+    assert versions(path) == ["0003_pinned"]
+
+
 def test_failing_env_py_when_asked_is_a_migration_failure(scripts: Path, tmp_path: Path) -> None:
     from frozen_alembic import MigrationFailed
 

@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 
 from frozen_alembic import (
     DatabaseExists,
@@ -67,48 +65,41 @@ def test_create_with_metadata_matches_the_full_chain(scripts: Path, tmp_path: Pa
     assert schema(quick) == schema(chain)
 
 
+# What each upgrade and downgrade does to the schema and the rows is the migration
+# kit's to check (test_migration_kit.py): here, what the verbs report.
+
+
 @pytest.mark.parametrize("start", ["base", *REVISIONS])
-def test_upgrade_from_every_release_reaches_the_created_schema(
-    migrator: Migrator, db_at: Callable[[str], Path], start: str, tmp_path: Path
+def test_upgrade_from_every_revision_applies_the_rest(
+    migrator: Migrator, db_at: Callable[[str], Path], start: str
 ) -> None:
     path = db_at(start)
     report = migrator.upgrade(path)
     expected = REVISIONS[REVISIONS.index(start) + 1 :] if start != "base" else REVISIONS
     assert report.applied == expected
-    assert report.after == (HEAD,)
-    fresh = tmp_path / "fresh.notes"
-    migrator.create(fresh)
-    assert schema(path) == schema(fresh)
-    engine = sa.create_engine(f"sqlite:///{path}")
-    with engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
-    engine.dispose()
+    assert (report.before, report.after) == (() if start == "base" else (start,), (HEAD,))
+    assert migrator.current(path) == (HEAD,)
 
 
 @pytest.mark.parametrize("target", ["base", *REVISIONS[:-1]])
-def test_downgrade_to_every_release_and_back(
+def test_downgrade_to_every_revision_and_back(
     migrator: Migrator, db_at: Callable[[str], Path], target: str
 ) -> None:
     path = db_at(HEAD)
-    head_schema = schema(path)
     report = migrator.downgrade(path, target)
     assert report.after == (() if target == "base" else (target,))
     undone = REVISIONS[REVISIONS.index(target) + 1 :] if target != "base" else REVISIONS
     assert report.applied == tuple(reversed(undone))
     assert migrator.current(path) == report.after
-    migrator.upgrade(path)
-    assert schema(path) == head_schema
+    assert migrator.upgrade(path).applied == undone
 
 
 def test_each_step_up_and_down(migrator: Migrator, db_at: Callable[[str], Path]) -> None:
     path = db_at("base")
-    seen = []
     for rev in REVISIONS:
         assert migrator.upgrade(path, "+1").after == (rev,)
-        seen.append(schema(path))
     for index in range(len(REVISIONS) - 1, 0, -1):
         assert migrator.downgrade(path, "-1").after == (REVISIONS[index - 1],)
-        assert schema(path) == seen[index - 1]
 
 
 def test_status_reports_every_state(

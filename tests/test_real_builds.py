@@ -530,6 +530,7 @@ def test_verify_passes_on_the_good_build(cx_freeze_install: Install, tmp_path: P
     assert code == 0, output
     assert "result: OK" in output
     assert f"the built app brought a scratch database to ['{HEAD}']" in output
+    assert "the 6 revision files of the recorded releases (1.0, 1.1, 1.2, 1.3, 1.4, 1.5)" in output
     assert "PROBLEM" not in output
     cx_freeze_install.assert_unchanged()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from ._exceptions import FrozenAlembicError
@@ -100,6 +101,28 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--keep", metavar="DIR", help="keep the documents, before and after the run, in DIR"
     )
+    release = verbs.add_parser(
+        "release",
+        help="record a release: the hash of every revision file it ships, and its schema",
+        description=(
+            "Record a release of the migrations in DIR/releases.toml (its heads and the "
+            "SHA-256 of every revision file it ships) and its schema in DIR/schemas/NAME.sql. "
+            "From then on the migration kit and `verify` refuse any change to those files."
+        ),
+    )
+    release.add_argument("name", metavar="NAME", help="the release's name, e.g. 1.2")
+    release.add_argument(
+        "--scripts",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="the Alembic script directory in the source tree",
+    )
+    release.add_argument(
+        "--at",
+        metavar="REV",
+        help="the revision the release shipped, for a release recorded after the fact "
+        "(default: the current heads)",
+    )
     args = verbs.add_parser(
         "pyinstaller-args",
         help="stage migrations and print the pyinstaller arguments that bundle them",
@@ -141,6 +164,23 @@ def _verify(args: argparse.Namespace, out: TextIO) -> int:
     )
     print(report, file=out)
     return 0 if report.ok else 1
+
+
+def _release(args: argparse.Namespace, out: TextIO) -> int:
+    from .build import record_release  # build-time code, loaded only for this verb
+
+    if not args.scripts:
+        msg = f"Say where the migration scripts are: --scripts DIR or ${SCRIPTS_ENV}."
+        raise FrozenAlembicError(msg)
+    release = record_release(args.name, args.scripts, at=args.at)
+    folder = Path(args.scripts)
+    print(
+        f"recorded release {release.name} at {', '.join(release.heads)}: "
+        f"{len(release.files)} revision file(s) in {folder / 'releases.toml'}, "
+        f"schema in {folder / release.schema}",
+        file=out,
+    )
+    return 0
 
 
 def _pyinstaller_args(args: argparse.Namespace, out: TextIO) -> int:
@@ -246,6 +286,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
             return _verify(args, out)
         if args.verb == "pyinstaller-args":
             return _pyinstaller_args(args, out)
+        if args.verb == "release":
+            return _release(args, out)
         _run(args, out)
     except FrozenAlembicError as err:
         print(f"frozen-alembic: error: {err}", file=sys.stderr)

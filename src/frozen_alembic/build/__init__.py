@@ -14,6 +14,7 @@ from ._freezers import (
     pyinstaller_options,
 )
 from ._imports import ImportScan, ImportSite, scan_imports
+from ._releases import Release, read_releases, record_release
 from ._stage import BuildError, Staged, default_stage_dir, stage
 from ._verify import VerifyReport, verify_build
 
@@ -21,6 +22,7 @@ __all__ = [
     "BuildError",
     "ImportScan",
     "ImportSite",
+    "Release",
     "Staged",
     "VerifyReport",
     "cx_freeze_options",
@@ -29,6 +31,8 @@ __all__ = [
     "nuitka_args",
     "pyinstaller_args",
     "pyinstaller_options",
+    "read_releases",
+    "record_release",
     "scan_imports",
     "stage",
     "verify_build",

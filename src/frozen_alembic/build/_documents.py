@@ -38,8 +38,11 @@ if TYPE_CHECKING:
 
     from .._migrator import Migrator
 
-DataHook = Callable[[sqlite3.Connection, str], None]
-"""``fn(conn, revision)``: insert the application's own rows into a document at ``revision``."""
+DataHook = Callable[[sqlite3.Connection, str], object]
+"""``fn(conn, revision)``: insert the application's own rows into a document at ``revision``.
+
+What it returns is ignored here (the migration kit's hooks return expectations, so one
+function serves both)."""
 
 VERSION_TABLE = "alembic_version"
 TEXT_VALUE = "verify 1"

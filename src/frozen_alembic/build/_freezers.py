@@ -20,7 +20,7 @@ LIBRARY_PACKAGES = (
 )
 # What the packages above can reach but a migrating app never runs: test suites
 # (which pull in pytest and mypy), syntax highlighting for Mako's error pages, and
-# frozen-alembic's own build side.  Not here: multiprocessing and setuptools, which
+# frozen-alembic's own build and test side.  Not here: multiprocessing and setuptools, which
 # SQLAlchemy and Alembic only reach (asyncio -> concurrent.futures.process; the
 # Python < 3.11 `import tomli`, which PyInstaller resolves to setuptools' vendored
 # copy) but which make PyInstaller run their run-time hooks at every start.  This
@@ -35,6 +35,7 @@ NOT_AT_RUN_TIME = (
     "mypy",
     "pytest",
     "frozen_alembic.build",
+    "frozen_alembic.testing",
     "frozen_alembic.__pyinstaller",
 )
 

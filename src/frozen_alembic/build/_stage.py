@@ -22,6 +22,7 @@ _PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 
 if TYPE_CHECKING:
     import os
+    from collections.abc import Callable
 
 # What Alembic and SQLAlchemy load by name at run time, which no freezer can see.
 DYNAMIC_IMPORTS = (
@@ -68,7 +69,12 @@ def runtime_modules() -> list[str]:
     names = ["frozen_alembic"]
     # The build side, and the optional Qt helper: an app that uses it imports it, so
     # the freezer sees it (listing it here would pull PySide6 into every build).
-    build_side = ("frozen_alembic.build", "frozen_alembic.__pyinstaller", "frozen_alembic.qt")
+    build_side = (
+        "frozen_alembic.build",
+        "frozen_alembic.__pyinstaller",
+        "frozen_alembic.qt",
+        "frozen_alembic.testing",
+    )
     for info in pkgutil.walk_packages(frozen_alembic.__path__, "frozen_alembic."):
         if not info.name.startswith(build_side):
             names.append(info.name)
@@ -125,6 +131,24 @@ def _make_template(folder: Path) -> None:
     Migrator(folder).create(folder / TEMPLATE_NAME)
 
 
+def _ignore(source: Path) -> Callable[[str, list[str]], set[str]]:
+    """What staging leaves out: compiled files (a stale one could run as a migration)
+    and, at the top, the release records (``releases.toml``, ``schemas/``), which stay
+    in the source tree: the app never reads them, and recording a release must not
+    make a build stale."""
+    from ._releases import RELEASES_NAME, SCHEMAS_DIR
+
+    compiled = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        left_out = set(compiled(directory, names))
+        if Path(directory) == source:
+            left_out |= {RELEASES_NAME, SCHEMAS_DIR} & set(names)
+        return left_out
+
+    return ignore
+
+
 def stage(
     script_location: str | os.PathLike[str],
     *,
@@ -135,7 +159,8 @@ def stage(
     """Copy the script directory for bundling and write its manifest.
 
     The copy leaves out ``__pycache__`` and stray ``.pyc`` files (a stale one could
-    run as a migration) and, with ``bytecode_only``, replaces every ``.py`` by its
+    run as a migration), the release records (``releases.toml`` and ``schemas/``, see
+    :func:`record_release`) and, with ``bytecode_only``, replaces every ``.py`` by its
     compiled ``.pyc`` for this interpreter.  Beside the manifest go the heads (for
     the start-up check) and a template database at the heads, built by running
     every revision once, which ``Migrator.create()`` copies.
@@ -158,8 +183,7 @@ def stage(
     _check_imports(scan, source)
     if folder.exists():
         shutil.rmtree(folder)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
-    shutil.copytree(source, folder, ignore=ignore)
+    shutil.copytree(source, folder, ignore=_ignore(source))
     sources = _manifest.file_hashes(folder)
     graph, heads, docs = _graph(folder)
     _make_template(folder)

@@ -10,7 +10,9 @@ shipped build.  Two kinds of checks make it:
   of the source tree equals what was staged (a revision edited under an old id is a
   stale build) and the revisions and heads are the same; every module the
   manifest's ``imports`` lists is in the build (cx_Freeze's ``lib/`` and
-  ``library.zip``, PyInstaller's archives read with PyInstaller's own readers);
+  ``library.zip``, PyInstaller's archives read with PyInstaller's own readers); when
+  the source tree records releases (``releases.toml``), every revision file of a
+  release is in the build exactly as released (Flyway's checksum rule);
 * **run** — an old document is made at every revision that has a child, with rows
   in every table (the application's ``--data`` hook first, then a generic row in
   every table still empty), and the built program (``--run "CMD {db}"``) is run on
@@ -53,6 +55,13 @@ from ._documents import (
     normalised_schema,
     row_counts,
     schema_differences,
+)
+from ._releases import (
+    RELEASES_NAME,
+    changed_after_release,
+    is_release_record,
+    read_releases,
+    release_hash,
 )
 from ._stage import BuildError
 
@@ -461,7 +470,50 @@ def _source_hashes(source: Path) -> dict[str, str]:
         for rel, digest in hashes.items()
         if not any(part in _IGNORED_IN_SOURCE for part in rel.split("/"))
         and not rel.endswith(_IGNORED_SUFFIXES)
+        and not is_release_record(rel)
     }
+
+
+def _check_releases(
+    report: VerifyReport, manifest: dict[str, object], folder: Path, source: Path
+) -> None:
+    """Flyway's checksum rule: every revision file of a recorded release (the source
+    tree's ``releases.toml``) must be in the build exactly as it was released."""
+    try:
+        releases = read_releases(source / RELEASES_NAME)
+    except BuildError as err:
+        report.problems.append(str(err))
+        return
+    if not releases:
+        return
+    recorded = manifest.get("sources")
+    staged = recorded if isinstance(recorded, dict) else {}
+    in_build: dict[str, str] = {}
+    for rel, raw in staged.items():
+        if not rel.startswith("versions/"):
+            continue
+        bundled, original = folder / rel, source / rel
+        if bundled.is_file():  # the build's own copy
+            in_build[rel] = release_hash(bundled.read_bytes())
+        elif original.is_file() and _sha256(original) == raw:  # bytecode only: its source
+            in_build[rel] = release_hash(original.read_bytes())
+        else:
+            in_build[rel] = str(raw)
+    problems = changed_after_release(releases, in_build, fix=", then rebuild")
+    report.problems += [f"in the build, {problem}" for problem in problems]
+    if not problems:
+        count = len({path for release in releases for path in release.files})
+        names = ", ".join(release.name for release in releases)
+        report.passed.append(
+            f"the {count} revision files of the recorded releases ({names}) are in the build "
+            "as they were released"
+        )
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _compare_with_source(report: VerifyReport, manifest: dict[str, object], source: Path) -> None:
@@ -947,6 +999,7 @@ def _static_checks(
     _check_imports(report, build, manifest)
     if source is not None:
         _compare_with_source(report, manifest, Path(source))
+        _check_releases(report, manifest, report.folder, Path(source))
     optional = manifest.get("optional_imports_missing")
     if isinstance(optional, list) and optional:
         report.notes.append(

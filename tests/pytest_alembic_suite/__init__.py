@@ -1,0 +1,1 @@
+"""pytest-alembic's tests on the reference migrations (their own virtual environment)."""
