@@ -51,15 +51,20 @@ def _manifest_stamp(location: str) -> str:
     return f"{len(data)} {_crc(data)}"
 
 
-def write_heads(location: str, heads: tuple[str, ...]) -> None:
+def write_heads(
+    location: str, heads: tuple[str, ...], version_table: str = _sqlitefile.VERSION_TABLE
+) -> None:
     """Write the heads file of a bundle (build time, after the manifest).
 
-    Besides the heads it records the fingerprint of ``versions/`` and a stamp of
-    the manifest, and ends with a CRC of its own lines: a heads file that was edited,
-    or that belongs to another build, is then never believed.
+    Besides the heads (and the version table, when it is not ``alembic_version``) it
+    records the fingerprint of ``versions/`` and a stamp of the manifest, and ends
+    with a CRC of its own lines: a heads file that was edited, or that belongs to
+    another build, is then never believed.
     """
+    table = f"table {version_table}\n" if version_table != _sqlitefile.VERSION_TABLE else ""
     body = (
         f"heads {' '.join(heads)}\n"
+        f"{table}"
         f"versions {versions_fingerprint(location)}\n"
         f"manifest {_manifest_stamp(location)}\n"
     )
@@ -68,7 +73,14 @@ def write_heads(location: str, heads: tuple[str, ...]) -> None:
 
 
 def bundled_heads(location: str) -> tuple[str, ...] | None:
-    """The heads recorded in the bundle, or ``None`` unless every check holds.
+    """The heads recorded in the bundle, or ``None`` unless every check holds."""
+    found = read_heads_file(location)
+    return found[0] if found is not None else None
+
+
+def read_heads_file(location: str) -> tuple[tuple[str, ...], str] | None:
+    """The heads and version table recorded in the bundle, or ``None`` unless every
+    check holds.
 
     The checks, all cheap and standard-library only: the file's own CRC (an edit),
     the ``versions/`` listing (a planted or deleted revision) and the manifest's
@@ -89,7 +101,8 @@ def bundled_heads(location: str) -> tuple[str, ...] | None:
     except (OSError, ValueError):
         return None
     heads = tuple(sorted(fields.get("heads", "").split()))
-    return heads or None
+    table = fields.get("table", _sqlitefile.VERSION_TABLE)
+    return (heads, table) if heads else None
 
 
 def ensure_current(
@@ -126,12 +139,13 @@ def ensure_current(
     """
     try:
         location = _locate.find(folder, anchor, scripts)
-        heads = bundled_heads(location)
-        if heads is not None and isinstance(db, (str, os.PathLike)):
+        recorded = read_heads_file(location)
+        if recorded is not None and isinstance(db, (str, os.PathLike)):
+            heads, table = recorded
             _sqlitefile.check_file(db, write=False)
             conn = _sqlitefile.connect(db, write=False, timeout=timeout)
             try:
-                current = _sqlitefile.read_versions(conn) or ()
+                current = _sqlitefile.read_versions(conn, table) or ()
             finally:
                 conn.close()
             if current == heads:

@@ -50,6 +50,10 @@ class Migrator:
     :param backup_dir: where backups go (default: beside each file).
     :param keep_backups: how many backups of each file to keep (``None``: all).
     :param require_manifest: refuse a script directory without a build manifest.
+    :param version_table: the name of the table holding the revision, if the project
+        chose one (``context.configure(version_table=...)``); by default the one
+        ``env.py`` names, else ``alembic_version``.  Used by every verb and the
+        start-up check.
     :raises ScriptsNotFound: ``script_location`` has no ``versions/`` folder.
     :raises ScriptsError: the revision files cannot be used as they are.
     :raises TamperedScripts: the files differ from the build's manifest.
@@ -66,10 +70,15 @@ class Migrator:
         backup_dir: str | os.PathLike[str] | None = None,
         keep_backups: int | None = 3,
         require_manifest: bool = False,
+        version_table: str | None = None,
     ) -> None:
         self._scripts = Scripts(Path(script_location), require_manifest=require_manifest)
         self._metadata = metadata
         self._run_env_py = run_env_py
+        found = self._scripts.env_options.get("version_table")
+        self._version_table = version_table or (
+            found if isinstance(found, str) and found else _sqlitefile.VERSION_TABLE
+        )
         self._timeout = timeout
         self._backup_dir = Path(backup_dir) if backup_dir is not None else None
         self._keep_backups = keep_backups
@@ -106,6 +115,11 @@ class Migrator:
 
     def __repr__(self) -> str:
         return f"Migrator({str(self.script_location)!r})"
+
+    @property
+    def version_table(self) -> str:
+        """The table that records a database's revision."""
+        return self._version_table
 
     @property
     def script_location(self) -> Path:
@@ -202,8 +216,8 @@ class Migrator:
 
     def _classify(self, raw: sqlite3.Connection, path: Path | None) -> Status:
         return classify(
-            _sqlitefile.read_versions(raw),
-            _sqlitefile.user_tables(raw),
+            _sqlitefile.read_versions(raw, self._version_table),
+            _sqlitefile.user_tables(raw, self._version_table),
             self._scripts.graph,
             self._scripts.heads,
             path,
@@ -428,7 +442,7 @@ class Migrator:
         and heads) or from this Migrator's first :meth:`create`.
         """
         if self._template_bytes is None and self._scripts.manifest is not None:
-            self._template_bytes = _bundled_template(self._scripts)
+            self._template_bytes = _bundled_template(self._scripts, self._version_table)
         return self._template_bytes
 
     def _create_in_new_file(self, path: Path) -> Report:
@@ -568,7 +582,7 @@ def _snapshot(path: Path) -> bytes:
         conn.close()
 
 
-def _bundled_template(scripts: Scripts) -> bytes | None:
+def _bundled_template(scripts: Scripts, table: str) -> bytes | None:
     """The bundle's template database, if it matches the manifest.
 
     Anything amiss (no template, another hash, other heads) gives ``None``, and
@@ -592,9 +606,7 @@ def _bundled_template(scripts: Scripts) -> bytes | None:
     check = sqlite3.connect(":memory:")
     try:
         check.deserialize(data)
-        found = tuple(
-            sorted(r[0] for r in check.execute("SELECT version_num FROM alembic_version"))
-        )
+        found = _sqlitefile.read_versions(check, table)
     except sqlite3.Error:
         return None
     finally:

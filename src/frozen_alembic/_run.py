@@ -251,7 +251,7 @@ class Change:
         if status.state is State.TOO_NEW and State.TOO_NEW not in self.allowed:
             raise too_new(status)
         if status.state is State.UNVERSIONED and State.UNVERSIONED not in self.allowed:
-            raise unversioned(status, session)
+            raise unversioned(status, session, self.migrator._version_table)
 
     def _restore(self, session: Session, deadline: Deadline) -> None:
         assert self.saved is not None
@@ -409,7 +409,8 @@ def run_revisions(
     config = scripts.new_config()
     script = scripts.directory
     raw = session.dbapi
-    before = _sqlitefile.read_versions(raw) or ()
+    table = migrator._version_table
+    before = _sqlitefile.read_versions(raw, table) or ()
     applied: list[str] = []
     running: list[str | None] = [None]
     guard = TransactionGuard(raw)
@@ -425,11 +426,13 @@ def run_revisions(
             EnvironmentContext(config, script, fn=fn, destination_rev=target, purge=purge) as env,
         ):
             if migrator._run_env_py:
-                config.attributes["connection"] = session.connection
-                with no_bytecode_writes():
-                    script.run_env()
+                _run_env_py(migrator, session, env, config, script)
             else:
-                env.configure(connection=session.connection, target_metadata=migrator._metadata)
+                env.configure(
+                    connection=session.connection,
+                    target_metadata=migrator._metadata,
+                    version_table=table,
+                )
                 with env.begin_transaction():
                     env.run_migrations()
             guard.check(running[0])
@@ -445,8 +448,20 @@ def run_revisions(
         if broken is not None:
             raise broken from err
         raise ScriptFailed(running[0], err) from err
-    after = _sqlitefile.read_versions(raw) or ()
+    after = _sqlitefile.read_versions(raw, table) or ()
     return Report(before, after, tuple(applied), session.path)
+
+
+def _run_env_py(migrator: Migrator, session: Session, env: Any, config: Any, script: Any) -> None:
+    """Run the project's ``env.py`` on our connection (see :mod:`._envpy`)."""
+    from ._envpy import sqlite_url, take_over_configure
+
+    table = migrator._version_table
+    env.configure = take_over_configure(env.configure, session.connection, session.path, table)
+    config.attributes["connection"] = session.connection
+    config.set_main_option("sqlalchemy.url", sqlite_url(session.path).replace("%", "%%"))
+    with no_bytecode_writes():
+        script.run_env()
 
 
 def _track(
@@ -499,9 +514,9 @@ def too_new(status: Status) -> DatabaseTooNew:
     return DatabaseTooNew(msg, status.path, found)
 
 
-def unversioned(status: Status, session: Session) -> UnversionedDatabase:
+def unversioned(status: Status, session: Session, table: str) -> UnversionedDatabase:
     """The error for a file with tables but no version."""
-    tables = _sqlitefile.user_tables(session.dbapi)
+    tables = _sqlitefile.user_tables(session.dbapi, table)
     where = status.path or "The database"
     msg = (
         f"{where} has tables ({', '.join(tables[:5])}) but no Alembic version, so "

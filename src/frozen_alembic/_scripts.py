@@ -132,6 +132,19 @@ class Scripts:
             _manifest.verify(self.location, self.manifest)
             self._verified = True
 
+    @cached_property
+    def env_options(self) -> dict[str, object]:
+        """The literal options ``env.py`` passes to ``context.configure``, read with ``ast``.
+
+        Only constants are seen (``version_table="app_version"``,
+        ``render_as_batch=True``); a value ``env.py`` computes is not.  The manifest's
+        record wins where there is one (a bytecode-only bundle has no ``env.py`` text).
+        """
+        recorded = (self.manifest or {}).get("env_options")
+        if isinstance(recorded, dict):
+            return dict(recorded)
+        return env_options(self.location / "env.py")
+
     @property
     def has_env_py(self) -> bool:
         """Whether the directory has an ``env.py`` (or a compiled one)."""
@@ -214,6 +227,28 @@ class Scripts:
                 )
             )
         return result
+
+
+def env_options(env_py: Path) -> dict[str, object]:
+    """The constant keyword arguments of every ``*.configure(...)`` call in ``env_py``."""
+    import ast
+
+    try:
+        tree = ast.parse(env_py.read_text(encoding="utf-8"), filename=str(env_py))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return {}
+    found: dict[str, object] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        if name != "configure":
+            continue
+        for keyword in node.keywords:
+            if keyword.arg and isinstance(keyword.value, ast.Constant):
+                found.setdefault(keyword.arg, keyword.value.value)
+    return found
 
 
 def _failing_file(err: BaseException, location: Path) -> str:

@@ -236,22 +236,31 @@ def translate(err: sqlite3.Error, path: PathArg | None, doing: str = "open") -> 
     return from_sqlite_error(err, path, doing)
 
 
-def read_versions(conn: sqlite3.Connection) -> tuple[str, ...] | None:
-    """The revisions in the version table, sorted, or ``None`` if there is no such table."""
+def quote(name: str) -> str:
+    """``name`` as a quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def read_versions(conn: sqlite3.Connection, table: str = VERSION_TABLE) -> tuple[str, ...] | None:
+    """The revisions in the version table, sorted, or ``None`` if there is no such table.
+
+    :param table: the version table's name (``alembic_version`` unless the project
+        chose another).
+    """
     row = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (VERSION_TABLE,)
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
     ).fetchone()
     if row is None:
         return None
-    rows = conn.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchall()
+    rows = conn.execute(f"SELECT version_num FROM {quote(table)}").fetchall()
     return tuple(sorted(str(r[0]) for r in rows))
 
 
-def user_tables(conn: sqlite3.Connection) -> tuple[str, ...]:
+def user_tables(conn: sqlite3.Connection, version_table: str = VERSION_TABLE) -> tuple[str, ...]:
     """Names of the tables that are neither SQLite's own nor Alembic's version table."""
     rows = conn.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' "
         "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name != ? ORDER BY name",
-        (VERSION_TABLE,),
+        (version_table,),
     ).fetchall()
     return tuple(str(r[0]) for r in rows)

@@ -16,6 +16,7 @@ from .. import _manifest
 from .._exceptions import FrozenAlembicError
 from .._fast import write_heads
 from .._names import MANIFEST_NAME, TEMPLATE_NAME
+from .._scripts import env_options
 from ._imports import ImportScan, scan_imports
 
 _PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
@@ -124,11 +125,20 @@ def _graph(folder: Path) -> tuple[dict[str, list[str]], tuple[str, ...], dict[st
     return graph, scripts.heads, docs
 
 
-def _make_template(folder: Path) -> None:
-    """An empty database at the heads, built by running every revision once, now."""
+def _make_template(folder: Path, version_table: str | None) -> str:
+    """An empty database at the heads, built by running every revision once, now.
+
+    :return: the version table it records the heads in.
+    """
     from .._migrator import Migrator
 
-    Migrator(folder).create(folder / TEMPLATE_NAME)
+    migrator = Migrator(folder, version_table=version_table)
+    migrator.create(folder / TEMPLATE_NAME)
+    return migrator.version_table
+
+
+def _plain(value: object) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
 
 
 def _ignore(source: Path) -> Callable[[str, list[str]], set[str]]:
@@ -155,6 +165,7 @@ def stage(
     target: str = "migrations",
     stage_dir: str | os.PathLike[str] | None = None,
     bytecode_only: bool = False,
+    version_table: str | None = None,
 ) -> Staged:
     """Copy the script directory for bundling and write its manifest.
 
@@ -170,6 +181,8 @@ def stage(
     :param stage_dir: where to stage (default: :func:`default_stage_dir`, outside
         every package); the copy goes to ``stage_dir/target``.
     :param bytecode_only: ship ``.pyc`` files only.
+    :param version_table: the project's version table, if not the one ``env.py``
+        names (or ``alembic_version``); recorded for the app's start-up check.
     :return: what was staged.
     :raises BuildError: the scripts import modules that cannot be found.
     """
@@ -186,7 +199,8 @@ def stage(
     shutil.copytree(source, folder, ignore=_ignore(source))
     sources = _manifest.file_hashes(folder)
     graph, heads, docs = _graph(folder)
-    _make_template(folder)
+    table = _make_template(folder, version_table)
+    options = {k: v for k, v in env_options(folder / "env.py").items() if _plain(v)}
     shutil.rmtree(folder / "versions" / "__pycache__", ignore_errors=True)
     if bytecode_only:
         for py in [*folder.glob("*.py"), *(folder / "versions").glob("*.py")]:
@@ -201,6 +215,10 @@ def stage(
         "revisions": graph,
         # The first line of each revision's message: Migrator.plan() without the code.
         "docs": docs,
+        # The table the heads are recorded in, and env.py's literal configure() options
+        # (the app reads them from here: a bytecode-only env.py has no text to read).
+        "version_table": table,
+        "env_options": options,
         "imports": list(all_imports),
         "app_modules": sorted(scan.app_modules),
         "optional_imports_missing": [str(site) for site in scan.optional_missing],
@@ -213,5 +231,5 @@ def stage(
         "files": _manifest.file_hashes(folder),
     }
     (folder / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1) + "\n")
-    write_heads(str(folder), heads)
+    write_heads(str(folder), heads, table)
     return Staged(folder, target, all_imports, heads, tuple(sorted(scan.modules)))
