@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import shutil
 import sqlite3
+import subprocess
+import sys
 from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -137,3 +140,15 @@ def schema(path: Path) -> dict[str, object]:
         return result
     finally:
         conn.close()
+
+
+def modules_after(code: str, cwd: Path) -> set[str]:
+    """The modules loaded once ``code`` has run in a fresh interpreter (in ``cwd``)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys; print(sorted(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=cwd,
+    )
+    return set(ast.literal_eval(proc.stdout.strip().splitlines()[-1]))

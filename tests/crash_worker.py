@@ -17,6 +17,8 @@ several of them race for the same file::
             revisions done   the checks started: the commit follows
             done             upgrade() returned: the file is committed
         Each line is flushed at once; the OS keeps it when the process is killed.
+    python tests/crash_worker.py --run-env-py ...
+        any of the above with Migrator(run_env_py=True): the project's env.py runs
 """
 
 from __future__ import annotations
@@ -67,9 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--go", type=Path, help="wait until this file exists, then upgrade")
     parser.add_argument("--timeout", type=float, default=30.0, help="lock timeout, seconds")
     parser.add_argument("--events", type=Path, help="append a line to this file at each phase")
+    parser.add_argument("--run-env-py", action="store_true", help="run the project's env.py")
     args = parser.parse_args(argv)
 
-    migrator = Migrator(args.scripts, timeout=args.timeout)
+    migrator = Migrator(args.scripts, timeout=args.timeout, run_env_py=args.run_env_py)
     migrator.heads()  # import Alembic and load the revisions before the barrier
     if args.ready is not None:
         args.ready.touch()

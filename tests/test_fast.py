@@ -5,11 +5,8 @@ No timings here (those live in scripts/bench): these tests assert behaviour.
 
 from __future__ import annotations
 
-import ast
 import shutil
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +14,7 @@ import pytest
 from frozen_alembic import Migrator, TamperedScripts, ensure_current
 from frozen_alembic.build import stage
 
-from .conftest import HEAD, REFERENCE_SCRIPTS, REVISIONS, schema, versions
+from .conftest import HEAD, REFERENCE_SCRIPTS, REVISIONS, modules_after, schema, versions
 
 MARKER_LINE = "with open({marker!r}, 'a') as _log:\n    _log.write('loaded\\n')\n"
 
@@ -33,30 +30,19 @@ def bundle(tmp_path: Path, scripts: Path) -> tuple[Path, Path]:
     return staged.folder, marker
 
 
-def _modules_after(code: str, cwd: Path) -> set[str]:
-    proc = subprocess.run(
-        [sys.executable, "-c", code + "\nimport sys; print(sorted(sys.modules))"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=cwd,
-    )
-    return set(ast.literal_eval(proc.stdout.strip().splitlines()[-1]))
-
-
 def test_current_file_check_imports_nothing_heavy(
     bundle: tuple[Path, Path], tmp_path: Path
 ) -> None:
     folder, marker = bundle
     db = tmp_path / "doc.notes"
     Migrator(folder).create(db)
-    baseline = _modules_after("import sqlite3", tmp_path)
+    baseline = modules_after("import sqlite3", tmp_path)
     code = (
         "import frozen_alembic\n"
         f"report = frozen_alembic.ensure_current({str(db)!r}, scripts={str(folder)!r})\n"
         "assert not report.changed, report\n"
     )
-    loaded = _modules_after(code, tmp_path)
+    loaded = modules_after(code, tmp_path)
     extra = {m for m in loaded - baseline if not m.startswith("frozen_alembic")}
     heavy = {"sqlalchemy", "alembic", "mako", "typing", "dataclasses", "json", "pathlib", "enum"}
     assert {m.split(".")[0] for m in extra} & heavy == set(), sorted(extra)

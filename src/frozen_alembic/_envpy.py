@@ -12,7 +12,8 @@ over: the options it gives are kept, and the connection is always ours.
 ``engine_from_config`` builds an engine for the same file (the connection it opens is
 never used for the migration); ``config.attributes["connection"]`` holds our
 connection for the cookbook style.  An ``env.py`` that would connect to another
-database is refused before any revision runs, with the change that fixes it.
+database (by a connection, an ``Engine`` or a URL) is refused before any revision runs,
+with the change that fixes it.
 ``transaction_per_migration`` is ignored: every revision of a call commits together.
 """
 
@@ -44,8 +45,61 @@ THREE_LINES = """\
 
 
 def sqlite_url(path: Path | None) -> str:
-    """The SQLAlchemy URL of ``path`` (an in-memory database for ``None``)."""
-    return f"sqlite:///{os.path.abspath(path)}" if path is not None else "sqlite://"
+    """The SQLAlchemy URL of ``path`` (an in-memory database for ``None``).
+
+    The path is quoted as SQLAlchemy's URL quotes it, so that it reads back as the same
+    path: ``?`` would otherwise start the URL's query, and ``%20`` be read as a space.
+    """
+    if path is None:
+        return "sqlite://"
+    from sqlalchemy.engine import URL
+
+    url = URL.create("sqlite", database=os.path.abspath(path))
+    return url.render_as_string(hide_password=False)
+
+
+def _same_file(url: object, path: Path) -> bool:
+    """Whether the SQLAlchemy URL ``url`` names the SQLite file ``path``."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if str(url) == sqlite_url(path):
+        return True
+    try:
+        parsed = make_url(str(url))
+    except ArgumentError:
+        return False
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return False
+    return os.path.realpath(database) == os.path.realpath(path)
+
+
+def _shown(url: object) -> str:
+    """``url`` for a message (a password hidden)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(str(url)).render_as_string()
+    except ArgumentError:
+        return str(url)
+
+
+def _where(connection: object, path: Path) -> str | None:
+    """Where ``connection`` (from ``env.py``) leads, if not to ``path`` (``None``: it does)."""
+    from sqlalchemy.engine import Connection, Engine
+
+    if isinstance(connection, Engine):  # not what Alembic takes, but its URL says where
+        return None if _same_file(connection.url, path) else connection.url.render_as_string()
+    if not isinstance(connection, Connection):
+        return f"a {type(connection).__module__}.{type(connection).__qualname__}"
+    if connection.dialect.name != "sqlite":
+        return connection.engine.url.render_as_string()
+    theirs = _file_of(connection)
+    if theirs == os.path.realpath(path):
+        return None
+    return theirs or "an in-memory database"
 
 
 def _file_of(connection: Connection) -> str | None:
@@ -87,14 +141,13 @@ def take_over_configure(
     """
 
     def configure(connection: Connection | None = None, url: object = None, **given: Any) -> None:
-        if connection is not None and connection is not ours and path is not None:
-            theirs = _file_of(connection)
-            if theirs != os.path.realpath(path):
-                raise _elsewhere(theirs or "an in-memory database", path)
-        elif connection is None and url is not None and path is not None:
-            expected = sqlite_url(path)
-            if str(url) != expected:
-                raise _elsewhere(str(url), path)
+        theirs = None
+        if path is not None and connection is not None and connection is not ours:
+            theirs = _where(connection, path)
+        elif path is not None and connection is None and url is not None:
+            theirs = None if _same_file(url, path) else _shown(url)
+        if theirs is not None:
+            raise _elsewhere(theirs, path)
         for name in IGNORED:
             given.pop(name, None)
         named = given.setdefault("version_table", version_table)

@@ -130,9 +130,13 @@ class _Table:
         return [c.name for c in sorted((c for c in self.columns if c.pk), key=lambda c: c.pk)]
 
 
-def user_tables(conn: sqlite3.Connection) -> list[str]:
+def user_tables(conn: sqlite3.Connection, version_table: str = VERSION_TABLE) -> list[str]:
     """The application's tables: not SQLite's own, not the version table, not the
-    shadow tables of a virtual table (which SQLite fills itself)."""
+    shadow tables of a virtual table (which SQLite fills itself).
+
+    :param version_table: the project's version table (``alembic_version`` unless its
+        ``env.py`` names another; see :attr:`Migrator.version_table`).
+    """
     rows = conn.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY name"
     ).fetchall()
@@ -145,7 +149,7 @@ def user_tables(conn: sqlite3.Connection) -> list[str]:
     return [
         name
         for name, _sql in rows
-        if not name.startswith("sqlite_") and name != VERSION_TABLE and name not in shadow
+        if not name.startswith("sqlite_") and name != version_table and name not in shadow
     ]
 
 
@@ -164,11 +168,11 @@ def _table(conn: sqlite3.Connection, name: str) -> _Table:
     return _Table(name, sql, columns, list(groups.values()), sql.upper().startswith("CREATE VIRT"))
 
 
-def row_counts(conn: sqlite3.Connection) -> dict[str, int]:
+def row_counts(conn: sqlite3.Connection, version_table: str = VERSION_TABLE) -> dict[str, int]:
     """Rows per application table (see :func:`user_tables`)."""
     return {
         name: conn.execute(f"SELECT count(*) FROM {_quote(name)}").fetchone()[0]
-        for name in user_tables(conn)
+        for name in user_tables(conn, version_table)
     }
 
 
@@ -312,17 +316,19 @@ def _close(
     return True
 
 
-def fill_connection(conn: sqlite3.Connection) -> FillResult:
+def fill_connection(conn: sqlite3.Connection, version_table: str = VERSION_TABLE) -> FillResult:
     """Insert one row into every empty application table, in one transaction.
 
     The connection must be in autocommit mode (``isolation_level=None``) and outside a
     transaction: foreign keys are switched off while filling (so a cycle can be
-    filled), then checked.
+    filled), then checked.  The version table is never filled.
+
+    :param version_table: the project's version table (see :func:`user_tables`).
 
     :return: what was filled, skipped, and could not be filled.
     """
     result = FillResult()
-    names = user_tables(conn)
+    names = user_tables(conn, version_table)
     tables = {name: _table(conn, name) for name in names}
     keys_were_on = conn.execute("PRAGMA foreign_keys").fetchone()[0]
     conn.execute("PRAGMA foreign_keys = OFF")
@@ -360,7 +366,7 @@ def fill_connection(conn: sqlite3.Connection) -> FillResult:
     return result
 
 
-def fill_document(path: str | Path) -> FillResult:
+def fill_document(path: str | Path, version_table: str = VERSION_TABLE) -> FillResult:
     """Insert one row into every empty table of the SQLite file at ``path``.
 
     Honours declared types and lengths, ``NOT NULL``, defaults (a column that has
@@ -369,10 +375,11 @@ def fill_document(path: str | Path) -> FillResult:
     have rows (from an application's data hook) are left as they are.
 
     :param path: an SQLite file (at any revision).
+    :param version_table: the project's version table, which is never filled.
     :return: a :class:`FillResult`; ``problems`` names every table left empty.
     """
     with closing(sqlite3.connect(path, isolation_level=None)) as conn:
-        return fill_connection(conn)
+        return fill_connection(conn, version_table)
 
 
 # --- making the documents -------------------------------------------------------------
@@ -401,10 +408,12 @@ def _run_hook(data: DataHook, path: Path, revision: str) -> list[str]:
     return []
 
 
-def _check_document(path: Path, revision: str) -> tuple[dict[str, int], list[str]]:
+def _check_document(
+    path: Path, revision: str, version_table: str
+) -> tuple[dict[str, int], list[str]]:
     problems: list[str] = []
     with closing(sqlite3.connect(path)) as conn:
-        rows = row_counts(conn)
+        rows = row_counts(conn, version_table)
         dangling = conn.execute("PRAGMA foreign_key_check").fetchall()
     empty = sorted(name for name, count in rows.items() if not count)
     if empty:
@@ -437,6 +446,7 @@ def make_documents(
     :raises FrozenAlembicError: the migrations cannot be loaded or run.
     """
     history = migrator.history()
+    table = migrator.version_table
     parents = {down for revision in history for down in revision.down_revisions}
     chain: dict[str, Path] = {}
     documents: list[Document] = []
@@ -454,9 +464,9 @@ def make_documents(
         shutil.copyfile(step, document.path)
         if data is not None:
             document.problems += _run_hook(data, document.path, revision.id)
-        filled = fill_document(document.path)
+        filled = fill_document(document.path, table)
         document.problems += [f"at {revision.id}, {p}" for p in filled.problems]
-        document.rows, problems = _check_document(document.path, revision.id)
+        document.rows, problems = _check_document(document.path, revision.id, table)
         document.problems += problems
         documents.append(document)
     return documents

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .._sqlitefile import VERSION_TABLE, quote
 from ._stage import BuildError
 
 if sys.version_info >= (3, 11):
@@ -198,20 +199,26 @@ def render_schema(statements: Sequence[str], name: str, heads: Sequence[str]) ->
     return "\n".join(lines)
 
 
-def load_schema(sql: str, path: Path, heads: Sequence[str]) -> None:
+def load_schema(
+    sql: str, path: Path, heads: Sequence[str], version_table: str = VERSION_TABLE
+) -> None:
     """Make the database ``path`` (it must not exist) from a release's schema SQL, with
-    ``heads`` in its version table: a document exactly as that release made it."""
+    ``heads`` in its version table: a document exactly as that release made it.
+
+    :param version_table: the project's version table (the recorded SQL creates it;
+        where it does not, it is created as Alembic would).
+    """
+    table = quote(version_table)
     with closing(sqlite3.connect(path, isolation_level=None)) as conn:
         conn.executescript(sql)
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-        if "alembic_version" not in tables:
+        if version_table not in tables:
+            constraint = quote(f"{version_table}_pkc")
             conn.execute(
-                "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
-                "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+                f"CREATE TABLE {table} (version_num VARCHAR(32) NOT NULL, "
+                f"CONSTRAINT {constraint} PRIMARY KEY (version_num))"
             )
-        conn.executemany(
-            "INSERT INTO alembic_version (version_num) VALUES (?)", [(h,) for h in heads]
-        )
+        conn.executemany(f"INSERT INTO {table} (version_num) VALUES (?)", [(h,) for h in heads])
 
 
 # --- the checksum rule ----------------------------------------------------------------------
@@ -277,7 +284,11 @@ def check_unchanged(script_location: str | os.PathLike[str], releases: Sequence[
 
 
 def record_release(
-    name: str, script_location: str | os.PathLike[str], *, at: str | None = None
+    name: str,
+    script_location: str | os.PathLike[str],
+    *,
+    at: str | None = None,
+    version_table: str | None = None,
 ) -> Release:
     """Record a release of the migrations in ``script_location``.
 
@@ -289,6 +300,8 @@ def record_release(
     :param script_location: the Alembic script directory in the source tree.
     :param at: the revision the release shipped as its head, for a release recorded
         after the fact (default: the current heads).
+    :param version_table: the project's version table, if not the one ``env.py`` names
+        (or ``alembic_version``); the recorded schema holds it as documents do.
     :return: the new :class:`Release`.
     :raises BuildError: the name is taken or unusable, ``at`` is unknown, or a revision
         file of an earlier release changed since (fix that first).
@@ -310,7 +323,7 @@ def record_release(
         raise BuildError(msg)
     check_unchanged(folder, releases)
     try:
-        migrator = Migrator(folder)
+        migrator = Migrator(folder, version_table=version_table)
         history = migrator.history()
         graph = {revision.id: revision for revision in history}
         if at is not None and at not in graph:

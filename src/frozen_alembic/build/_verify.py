@@ -46,8 +46,9 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _manifest
 from .._exceptions import FrozenAlembicError
-from .._fast import bundled_heads
+from .._fast import read_heads_file
 from .._names import HEADS_NAME, MANIFEST_NAME
+from .._sqlitefile import read_versions
 from ._documents import (
     DataHook,
     Document,
@@ -139,6 +140,9 @@ class VerifyReport:
     :ivar notes: what could not be checked, or was learnt on the way.
     :ivar problems: the checks that failed, one sentence each, with the fix.
     :ivar documents: the built app's run on each old document.
+    :ivar version_table: the table the build records a document's revision in (its
+        manifest's ``version_table``; ``None`` when no manifest could be read, and the
+        migrations' own ``env.py`` then says).
     """
 
     build_dir: Path
@@ -148,6 +152,7 @@ class VerifyReport:
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     documents: list[DocumentRun] = field(default_factory=list)
+    version_table: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -449,8 +454,16 @@ def _check_heads_file(report: VerifyReport, folder: Path, manifest: dict[str, ob
     except FrozenAlembicError as err:
         report.problems.append(f"{err}")
         return
-    found = bundled_heads(str(folder))
-    if found == expected:
+    recorded = read_heads_file(str(folder))
+    found = recorded[0] if recorded is not None else None
+    if recorded is not None and found == expected:
+        table = manifest.get("version_table")
+        if isinstance(table, str) and recorded[1] != table:
+            report.problems.append(
+                f"the heads file {HEADS_NAME} names the version table {recorded[1]}, the "
+                f"manifest {table}: the heads file belongs to another build: rebuild"
+            )
+            return
         report.passed.append(f"the heads file agrees with the manifest ({', '.join(expected)})")
         return
     what = "is missing" if not (folder / HEADS_NAME).exists() else "does not agree with them"
@@ -684,6 +697,7 @@ class _Reference:
     heads: tuple[str, ...]
     schema: dict[str, object]
     origin: Path
+    version_table: str
 
 
 def _run_one(
@@ -757,7 +771,8 @@ class _Outside:
         copy = self._base / "outside-the-build.sqlite"
         shutil.copyfile(self._document.path, copy)
         try:
-            Migrator(self._reference.origin).upgrade(copy, backup=False)
+            migrator = Migrator(self._reference.origin, version_table=self._reference.version_table)
+            migrator.upgrade(copy, backup=False)
         except FrozenAlembicError as err:
             self._error = str(err).splitlines()[0] if str(err) else type(err).__name__
         else:
@@ -777,14 +792,21 @@ class _Outside:
 
 
 def _check_result(result: DocumentRun, db: Path, reference: _Reference, outside: _Outside) -> None:
+    table = reference.version_table
     try:
         with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
-            versions = tuple(
-                sorted(r[0] for r in conn.execute("SELECT version_num FROM alembic_version"))
-            )
+            found = read_versions(conn, table)
+            if found is None:
+                result.problems.append(
+                    f"the app exited 0 but the document has no version table {table}: --run "
+                    "must bring the existing old document it is given to the newest revision "
+                    "(ensure_current(path) or Migrator.upgrade(path))"
+                )
+                return
+            versions = found
             integrity = [r[0] for r in conn.execute("PRAGMA integrity_check")]
             dangling = sorted({str(r[0]) for r in conn.execute("PRAGMA foreign_key_check")})
-            rows = row_counts(conn)
+            rows = row_counts(conn, table)
     except sqlite3.Error as err:
         result.problems.append(f"the document cannot be read afterwards ({err})")
         return
@@ -821,7 +843,7 @@ def _check_result(result: DocumentRun, db: Path, reference: _Reference, outside:
     emptied = sorted(t for t, n in result.rows.items() if n and rows.get(t, 1) == 0)
     if emptied:
         there = outside.path
-        kept = there is not None and all(_rows(there).get(t, 1) for t in emptied)
+        kept = there is not None and all(_rows(there, table).get(t, 1) for t in emptied)
         fix = (
             "the build's migrations drop rows the source tree's keep: rebuild"
             if kept
@@ -830,9 +852,9 @@ def _check_result(result: DocumentRun, db: Path, reference: _Reference, outside:
         result.problems.append(f"rows were lost: {', '.join(emptied)} had rows and has none: {fix}")
 
 
-def _rows(path: Path) -> dict[str, int]:
+def _rows(path: Path, version_table: str) -> dict[str, int]:
     with closing(sqlite3.connect(path)) as conn:
-        return row_counts(conn)
+        return row_counts(conn, version_table)
 
 
 def _run_documents(
@@ -842,6 +864,7 @@ def _run_documents(
     scratch: Path,
     *,
     data: DataHook | None,
+    version_table: str | None,
     timeout: float,
     keep: Path | None,
 ) -> None:
@@ -850,7 +873,9 @@ def _run_documents(
     folder = scratch / "documents"
     folder.mkdir()
     try:
-        migrator = Migrator(origin)
+        # The documents record their revision where the built app reads it: the table
+        # its manifest names (else the one the migrations' env.py names).
+        migrator = Migrator(origin, version_table=version_table)
         heads = migrator.heads()
         migrator.create(scratch / "reference.sqlite")
         documents = make_documents(migrator, folder, data=data)
@@ -863,7 +888,9 @@ def _run_documents(
             )
         report.problems.append(f"old documents cannot be made with {origin}: {err}{hint}")
         return
-    reference = _Reference(heads, normalised_schema(scratch / "reference.sqlite"), origin)
+    reference = _Reference(
+        heads, normalised_schema(scratch / "reference.sqlite"), origin, migrator.version_table
+    )
     if not documents:
         report.notes.append(f"{origin} has no revision with a child: no old document can exist")
     for document in documents:
@@ -955,7 +982,16 @@ def verify_build(
             )
         else:
             keep_path = Path(keep) if keep is not None else None
-            _run_documents(report, run, origin, scratch, data=hook, timeout=timeout, keep=keep_path)
+            _run_documents(
+                report,
+                run,
+                origin,
+                scratch,
+                data=hook,
+                version_table=report.version_table,
+                timeout=timeout,
+                keep=keep_path,
+            )
     return report
 
 
@@ -992,6 +1028,9 @@ def _static_checks(
     if manifest is None:  # found by its manifest: only a race could get here
         report.problems.append(f"{report.folder} has no {MANIFEST_NAME}: rebuild")
         return
+    table = manifest.get("version_table")
+    if isinstance(table, str) and table:
+        report.version_table = table
     if _check_files(report, report.folder, manifest):
         _check_heads_file(report, report.folder, manifest)
     else:

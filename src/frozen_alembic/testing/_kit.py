@@ -48,7 +48,7 @@ DataHook = Callable[[sqlite3.Connection, str], "Mapping[str, Expectation] | None
 become of them (see :class:`KitConfig`)."""
 
 _T = TypeVar("_T")
-_VERSION_TABLE = "table alembic_version"
+_VERSION_TABLE = "alembic_version"  # Alembic's default; a project may name its own
 _SHOWN = 8  # differences shown per sentence
 
 
@@ -82,12 +82,16 @@ class KitConfig:
         once the document is upgraded.  The same function works as
         ``frozen-alembic verify --data`` (which ignores what it returns).
     :ivar releases: the ``releases.toml`` (default: the one in ``script_location``, if any).
+    :ivar version_table: the table holding a document's revision, if the project chose
+        one that ``env.py`` does not name as a literal (default: the one ``env.py`` names,
+        else ``alembic_version``, as :class:`~frozen_alembic.Migrator` finds it).
     """
 
     script_location: str | os.PathLike[str]
     metadata: MetaData | None = None
     data: DataHook | None = None
     releases: str | os.PathLike[str] | None = None
+    version_table: str | None = None
 
 
 @dataclass
@@ -177,9 +181,16 @@ class MigrationKit:
         from .._migrator import Migrator
 
         try:
-            return Migrator(self._scripts, keep_backups=None)
+            return Migrator(
+                self._scripts, keep_backups=None, version_table=self.config.version_table
+            )
         except FrozenAlembicError as err:
             raise KitFailure([f"the migrations cannot be read: {err}"]) from err
+
+    @property
+    def version_table(self) -> str:
+        """The table holding a document's revision (the migrator's)."""
+        return self.migrator.version_table
 
     @cached_property
     def history(self) -> list[Revision]:
@@ -324,7 +335,7 @@ class MigrationKit:
                 raise KitFailure([msg + ": restore it from version control"]) from err
             path = self._new_path(f"release-{release.name}")
             try:
-                load_schema(sql, path, release.heads)
+                load_schema(sql, path, release.heads, self.version_table)
             except sqlite3.Error as err:
                 msg = f"release {release.name}'s schema {schema} does not run ({err})"
                 raise KitFailure([msg + ": restore it from version control"]) from err
@@ -338,14 +349,14 @@ class MigrationKit:
         doc = _Doc(self._copy(source, "filled"), heads, label)
         if heads:
             doc.expectations = self._call_hook(doc.path, heads, label)
-        filled = fill_document(doc.path)
+        filled = fill_document(doc.path, self.version_table)
         problems = [
             f"the generic filler cannot put a row into a document at {label}: {problem}; "
             "insert rows into that table in the data hook"
             for problem in filled.problems
         ]
         with closing(sqlite3.connect(doc.path)) as conn:
-            doc.counts = row_counts(conn)
+            doc.counts = row_counts(conn, self.version_table)
             dangling = sorted({str(r[0]) for r in conn.execute("PRAGMA foreign_key_check")})
         if dangling:
             problems.append(
@@ -504,7 +515,7 @@ class MigrationKit:
                 else:
                     how = f"an empty document upgraded to {', '.join(heads)}"
                     made = self._schema_doc(heads)
-            changes = _changes(recorded, normalised_schema(made))
+            changes = _changes(recorded, normalised_schema(made), self.version_table)
             if changes:
                 items = "; ".join(
                     {
@@ -538,7 +549,7 @@ class MigrationKit:
             mine = (rev.id,)
             up, down = self._pair(parents, mine), self._pair(mine, parents)
             work = self._copy(self._filled_at(parents).path if parents else self._empty())
-            schema_before, rows_before = normalised_schema(work), _dump(work)
+            schema_before, rows_before = normalised_schema(work), _dump(work, self.version_table)
             try:
                 self.migrator.upgrade(work, rev.id, backup=False)
             except FrozenAlembicError as err:
@@ -551,11 +562,11 @@ class MigrationKit:
                     f"downgrading {down} fails on a document just upgraded: {_first_line(err)}"
                 )
                 continue
-            changes = _changes(normalised_schema(work), schema_before)
+            changes = _changes(normalised_schema(work), schema_before, self.version_table)
             problems += [f"downgrading {down} {_trace(c)}" for c in changes]
             problems += [
                 f"upgrading {up} and downgrading again {change}"
-                for change in _row_changes(rows_before, _dump(work))
+                for change in _row_changes(rows_before, _dump(work, self.version_table))
             ]
         if problems:
             raise KitFailure(problems)
@@ -583,7 +594,7 @@ class MigrationKit:
                 )
                 continue
             expected = normalised_schema(self._schema_doc(parents)) if parents else {}
-            changes = _changes(normalised_schema(work), expected)
+            changes = _changes(normalised_schema(work), expected, self.version_table)
             problems += [f"downgrading {down} {_trace(c)}" for c in changes]
         if problems:
             raise KitFailure(problems)
@@ -607,7 +618,11 @@ class MigrationKit:
             with engine.connect() as conn:
                 context = MigrationContext.configure(
                     conn,
-                    opts={"compare_type": True, "compare_server_default": same_server_default},
+                    opts={
+                        "compare_type": True,
+                        "compare_server_default": same_server_default,
+                        "version_table": self.version_table,
+                    },
                 )
                 diffs = compare_metadata(context, metadata)
         finally:
@@ -649,14 +664,16 @@ class MigrationKit:
         except FrozenAlembicError as err:
             result.problems.append(f"{start} cannot be upgraded to {target}: {_first_line(err)}")
             return result
-        changes = _changes(normalised_schema(work), normalised_schema(self._reference))
+        changes = _changes(
+            normalised_schema(work), normalised_schema(self._reference), self.version_table
+        )
         if changes:
             items = "; ".join(_versus_new(c) for c in changes[:_SHOWN])
             result.problems.append(
                 f"{start} upgraded to {target} is not like a new document: {items}{_more(changes)}"
             )
         with closing(sqlite3.connect(work)) as conn:
-            after = row_counts(conn)
+            after = row_counts(conn, self.version_table)
             for name, (sql, expected) in doc.expectations.items():
                 ok, actual = _evaluate(conn, sql, expected)
                 if ok:
@@ -832,10 +849,14 @@ def _describe(part: str, value: object) -> str:
     return _show(value, 80)
 
 
-def _changes(actual: Mapping[str, object], expected: Mapping[str, object]) -> list[_Change]:
+def _changes(
+    actual: Mapping[str, object],
+    expected: Mapping[str, object],
+    version_table: str = _VERSION_TABLE,
+) -> list[_Change]:
     """What differs from ``expected`` in ``actual`` (the version table aside)."""
     out: list[_Change] = []
-    keys = (actual.keys() | expected.keys()) - {_VERSION_TABLE}
+    keys = (actual.keys() | expected.keys()) - {f"table {version_table}"}
     for key in sorted(keys):
         if key not in actual:
             out.append(_Change("missing", key))
@@ -903,13 +924,13 @@ class _Table:
     rows: list[tuple[object, ...]]
 
 
-def _dump(path: Path) -> dict[str, _Table]:
+def _dump(path: Path, version_table: str = _VERSION_TABLE) -> dict[str, _Table]:
     """Every row of every application table, columns by name."""
     from ..build._documents import user_tables
 
     out: dict[str, _Table] = {}
     with closing(sqlite3.connect(path)) as conn:
-        for table in user_tables(conn):
+        for table in user_tables(conn, version_table):
             info = conn.execute(f"PRAGMA table_info({_literal(table)})").fetchall()
             columns = sorted(r[1] for r in info)
             key = [r[1] for r in sorted((r for r in info if r[5]), key=lambda r: r[5])]
