@@ -123,6 +123,29 @@ def _parser() -> argparse.ArgumentParser:
         help="the revision the release shipped, for a release recorded after the fact "
         "(default: the current heads)",
     )
+    adopt = verbs.add_parser(
+        "adopt",
+        help="read an Alembic project: what carries over, what does not, the code to paste",
+        description=(
+            "Read an existing Alembic project (alembic.ini, env.py, versions/) without "
+            "running it, and say what carries over to frozen-alembic and what does not "
+            "(logging, env.py's options, -x arguments, imports a freezer would miss), "
+            "with the code to paste. Exit code 0 when it carries over, 1 when something "
+            "must change first."
+        ),
+    )
+    adopt.add_argument(
+        "project",
+        nargs="?",
+        default=".",
+        metavar="DIR",
+        help="the project's root (holding alembic.ini), or the script directory "
+        "(default: the current directory)",
+    )
+    adopt.add_argument("--ini", metavar="PATH", help="the ini file, if not DIR/alembic.ini")
+    adopt.add_argument(
+        "--name", default="alembic", metavar="SECTION", help="the ini's section (alembic -n)"
+    )
     args = verbs.add_parser(
         "pyinstaller-args",
         help="stage migrations and print the pyinstaller arguments that bundle them",
@@ -181,6 +204,14 @@ def _release(args: argparse.Namespace, out: TextIO) -> int:
         file=out,
     )
     return 0
+
+
+def _adopt(args: argparse.Namespace, out: TextIO) -> int:
+    from .build import adopt  # build-time code, loaded only for this verb
+
+    report = adopt(args.project, ini=args.ini, section=args.name)
+    print(report, file=out)
+    return 0 if report.ok else 1
 
 
 def _pyinstaller_args(args: argparse.Namespace, out: TextIO) -> int:
@@ -288,6 +319,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
             return _pyinstaller_args(args, out)
         if args.verb == "release":
             return _release(args, out)
+        if args.verb == "adopt":
+            return _adopt(args, out)
         _run(args, out)
     except FrozenAlembicError as err:
         print(f"frozen-alembic: error: {err}", file=sys.stderr)

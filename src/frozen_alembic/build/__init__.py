@@ -6,6 +6,7 @@ line.  Never imported by the running application, and imports no freezer itself.
 
 from __future__ import annotations
 
+from ._adopt import AdoptReport, Finding, adopt
 from ._freezers import (
     cx_freeze_options,
     merge_options,
@@ -19,12 +20,15 @@ from ._stage import BuildError, Staged, default_stage_dir, stage
 from ._verify import VerifyReport, verify_build
 
 __all__ = [
+    "AdoptReport",
     "BuildError",
+    "Finding",
     "ImportScan",
     "ImportSite",
     "Release",
     "Staged",
     "VerifyReport",
+    "adopt",
     "cx_freeze_options",
     "default_stage_dir",
     "merge_options",
