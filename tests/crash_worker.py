@@ -13,6 +13,7 @@ several of them race for the same file::
         as the first form, and append one line "T EVENT" to E (T: time.monotonic())
         at each phase, so that whoever kills the worker can tell where it died:
             upgrade          upgrade() is about to be called (lock, plan, backup follow)
+            backup           the backup starts (the write lock is held)
             revision REV     the progress callback announced REV: its script runs next
             revisions done   the checks started: the commit follows
             done             upgrade() returned: the file is committed
@@ -49,7 +50,9 @@ class Events:
 
     def progress(self, progress: Progress) -> None:
         """The ``progress=`` callback of :meth:`Migrator.upgrade` (one line per step)."""
-        if progress.phase is Phase.MIGRATE and progress.revision is not None:
+        if progress.phase is Phase.BACKUP:
+            event = "backup"
+        elif progress.phase is Phase.MIGRATE and progress.revision is not None:
             event = f"revision {progress.revision}"
         elif progress.phase is Phase.CHECK:
             event = "revisions done"

@@ -423,7 +423,7 @@ def _phase(events: Events) -> str:
         return CHECKS
     if last.startswith("revision "):
         return f"inside {last}"
-    assert last == "upgrade", names
+    assert last in ("upgrade", "backup"), names
     return LOCK
 
 
@@ -431,7 +431,8 @@ def _timeline(events: Events, total: float) -> Timeline:
     """Measure the phases of an undisturbed upgrade from its events."""
     names = [event for _when, event in events]
     announced = [f"revision {rev}" for rev in CHAIN]
-    assert [n for n in names if n != "revisions done"] == ["upgrade", *announced, "done"], (
+    shown = [n for n in names if n not in ("backup", "revisions done")]
+    assert shown == ["upgrade", *announced, "done"], (
         f"the worker's events do not show one progress callback before each revision: {names}"
     )
     when = {event: at for at, event in events}

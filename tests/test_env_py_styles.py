@@ -35,11 +35,8 @@ import logging
 import os
 import random
 import shutil
-import signal
 import sqlite3
-import subprocess
 import sys
-import time
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,8 +55,8 @@ from frozen_alembic import (
 from frozen_alembic._envpy import THREE_LINES
 
 from .conftest import modules_after, sha256
+from .workers import kill_worker
 
-WORKER = Path(__file__).resolve().with_name("crash_worker.py")
 STYLES = ("template", "sharing", "version_table", "fileconfig")
 APP_TABLE = "app_schema_version"
 HEAD = "r3"
@@ -661,46 +658,15 @@ def test_a_failing_revision_leaves_the_file_byte_for_byte(
 # --- every style: kill -9 ------------------------------------------------------------------
 
 
-def _events(path: Path) -> list[str]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return []
-    return [line.split(" ", 1)[1] for line in text.split("\n")[:-1]]
-
-
 def _kill(project: Project, doc: Path, events: Path, *, after: str | None, delay: float) -> str:
     """Run a worker on ``doc`` (env.py run) and kill it ``delay`` s after the event
     ``after`` (or after its start); return the last event it wrote."""
     env = {**os.environ, "STYLE_SLEEP": str(SLEEP)}
     for name in ("STYLE_FAIL", "STYLE_PROBE"):
         env.pop(name, None)
-    argv = [sys.executable, str(WORKER), "--run-env-py", "--events", str(events)]
-    proc = subprocess.Popen(
-        [*argv, str(project.scripts), str(doc)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
+    return kill_worker(
+        ["--run-env-py"], project.scripts, doc, events, after=after, delay=delay, env=env
     )
-    try:
-        if after is not None:
-            deadline = time.monotonic() + 60
-            while after not in _events(events):
-                assert proc.poll() is None, proc.communicate()
-                assert time.monotonic() < deadline, f"{after} never came"
-                time.sleep(0.005)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-        _out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    if proc.returncode != -signal.SIGKILL:
-        assert proc.returncode == 0, err
-    seen = _events(events)
-    return seen[-1] if seen else "not started"
 
 
 def test_kill_9_leaves_the_old_revision_or_the_head(project: Project, tmp_path: Path) -> None:
@@ -729,7 +695,7 @@ def test_kill_9_leaves_the_old_revision_or_the_head(project: Project, tmp_path: 
         assert integrity == [("ok",)], context
         revs = versions(doc, project.table)
         outcomes.append((last, revs))
-        if last.startswith(("revision ", "upgrade")) or last == "not started":
+        if last.startswith(("revision ", "upgrade", "backup")) or last == "not started":
             assert revs == ["r1"], f"{context} killed at {last!r}: {revs}"
         if last == "done":
             assert revs == [HEAD], f"{context} upgrade() had returned: {revs}"

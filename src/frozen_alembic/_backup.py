@@ -1,8 +1,10 @@
 """Backups of a user's file before it changes, and putting one back.
 
-A backup is a consistent copy made with SQLite's online backup API (never a plain
-file copy, which can be torn while another connection writes), fsynced, and named
-so that a user can find it next to the file::
+A backup is a consistent copy, fsynced, and named so that a user can find it next to
+the file.  Taken while the caller holds the write lock (an upgrade, or ``backup()``
+when nobody is writing), when nothing can change the file's bytes, it is a clone or a
+kernel-side copy of them (see :mod:`frozen_alembic._clone`); otherwise SQLite's online
+backup API makes it (a plain copy could be torn while another connection writes)::
 
     My Notes.notes.2026-11-25T08-51-24Z.0003_pinned.bak
     <file name>   .<UTC time>           .<revision>  .bak
@@ -21,6 +23,7 @@ import errno
 import os
 import re
 import sqlite3
+import sys
 import time
 from pathlib import Path
 
@@ -154,29 +157,35 @@ def _copy(
     *,
     progress: Callable[[int, int], None] | None = None,
     cancel: Callable[[], None] | None = None,
-) -> None:
-    """Copy ``source`` to a new file ``target`` through the backup API, with a deadline.
+    stable: bool = False,
+) -> str:
+    """Copy the database ``source`` to a new file ``target``, durably.
 
-    The copy is a self-contained rollback-journal database even when ``source`` is
+    With ``stable`` (the caller holds the file's write lock and has written nothing,
+    so its bytes and its ``-wal`` cannot change), the copy is a clone where the file
+    system can make one, else a kernel-side copy (see :mod:`frozen_alembic._clone`);
+    otherwise, or when neither is possible, SQLite's backup API.  Whatever the route,
+    the copy is a self-contained rollback-journal database even when ``source`` is
     in WAL mode: opening it later (to restore it, or by a user) creates nothing
     beside it.
 
     :param doing: ``"back up"`` or ``"restore"``, for messages.
-    :param progress: called with (pages copied, pages) as the copy goes.
+    :param progress: called with (done, total) as the copy goes.
     :param cancel: called between steps; what it raises stops the copy (and is raised).
+    :param stable: the caller holds the write lock on ``source`` and wrote nothing yet.
+    :return: the route taken: ``"clone"``, ``"copy"`` or ``"sqlite"``.
     :raises DatabaseBusy: the source stayed locked until the deadline.
     :raises DiskFull: no space for the copy.
     :raises BackupFailed: any other failure.  ``target`` is removed on failure.
     """
-    src = _sqlitefile.connect(source, write=False, timeout=deadline.remaining(), doing=doing)
     try:
-        dst = sqlite3.connect(target, isolation_level=None)
-        try:
-            step = _step_until(deadline, progress, cancel)
-            src.backup(dst, pages=_PAGES_PER_STEP, progress=step, sleep=0.05)
-            dst.execute("PRAGMA journal_mode=DELETE")
-        finally:
-            dst.close()
+        route = _copy_bytes(source, target, progress, cancel) if stable else None
+        if route is None:
+            _copy_pages(source, target, deadline, doing, progress, cancel)
+            route = "sqlite"
+        # The one data fsync: the copy must be on the disk before the change it guards
+        # commits, or a power cut could leave the changed file and no whole backup.
+        # (For a clone it writes no data, only the new file's extent map.)
         fsync(target)
     except _Deadline:
         _remove_database(target)
@@ -191,6 +200,105 @@ def _copy(
     except BaseException:  # a cancel, or the caller's progress callback: no partial copy
         _remove_database(target)
         raise
+    return route
+
+
+def _copy_bytes(
+    source: Path,
+    target: Path,
+    progress: Callable[[int, int], None] | None,
+    cancel: Callable[[], None] | None,
+) -> str | None:
+    """Clone or kernel-copy ``source`` (and its ``-wal``) to ``target``, self-contained.
+
+    Only for a file whose write lock the caller holds.  In WAL mode another
+    connection may still checkpoint (copy committed pages from the ``-wal`` into the
+    file) meanwhile; every such page is also in the ``-wal``, which cannot change, so
+    the copy of both replays to exactly the committed database.
+
+    :return: the route taken, or ``None`` when neither clone nor copy is possible
+        here (or the test switch :data:`frozen_alembic._clone.ROUTE_VARIABLE` says
+        ``sqlite``); nothing is left at ``target`` then.
+    """
+    import shutil
+
+    from . import _clone
+
+    forced = _clone.forced_route()
+    wal = Path(f"{source}-wal")
+    copy_wal = os.path.exists(wal)
+    # SQLite's own descriptor: opening and closing another one would drop its locks.
+    fd = _clone.held_fd(str(source))
+    can_clone = fd is not None or sys.platform == "darwin"  # clonefile() takes paths
+
+    def step(done: int, total: int) -> None:
+        if cancel is not None:
+            cancel()
+        if progress is not None:
+            progress(done, total)
+
+    # (SQLite locks no byte of the -wal itself: it may be opened and closed here.)
+    if (
+        forced in (None, _clone.CLONE)
+        and can_clone
+        and _clone.clone(str(source), str(target), source_fd=fd)
+    ):
+        route = _clone.CLONE
+        if copy_wal and not _clone.clone(str(wal), f"{target}-wal"):
+            shutil.copyfile(wal, f"{target}-wal")
+        step(1, 1)
+    elif (
+        forced in (None, _clone.COPY)
+        and fd is not None
+        and _clone.kernel_copy(str(source), str(target), step, source_fd=fd)
+    ):
+        route = _clone.COPY
+        if copy_wal and not _clone.kernel_copy(str(wal), f"{target}-wal"):
+            shutil.copyfile(wal, f"{target}-wal")
+    else:
+        return None
+    if fd is not None and not _clone.still_open_on(fd, str(source)):
+        _remove_database(target)  # its owner closed the descriptor meanwhile: start over
+        return None
+    if copy_wal or _sqlitefile.is_wal(target):
+        _leave_wal_mode(target)
+    return route
+
+
+def _leave_wal_mode(path: Path) -> None:
+    """Fold a copied ``-wal`` into ``path`` and make it a rollback-journal database."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        # No fsync here: the caller fsyncs the finished copy once.
+        conn.execute("PRAGMA synchronous = OFF")
+        mode = conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
+    finally:
+        conn.close()
+    if str(mode).lower() != "delete":
+        raise sqlite3.OperationalError(f"the copy stayed in {mode} mode")
+
+
+def _copy_pages(
+    source: Path,
+    target: Path,
+    deadline: Deadline,
+    doing: str,
+    progress: Callable[[int, int], None] | None,
+    cancel: Callable[[], None] | None,
+) -> None:
+    """Copy ``source`` to ``target`` through SQLite's backup API, with a deadline."""
+    src = _sqlitefile.connect(source, write=False, timeout=deadline.remaining(), doing=doing)
+    try:
+        dst = sqlite3.connect(target, isolation_level=None)
+        try:
+            # No fsync of its own (the caller fsyncs the finished copy once): a crash
+            # meanwhile leaves a ``.partial`` file, which is never used.
+            dst.execute("PRAGMA synchronous = OFF")
+            step = _step_until(deadline, progress, cancel)
+            src.backup(dst, pages=_PAGES_PER_STEP, progress=step, sleep=0.05)
+            dst.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            dst.close()
     finally:
         src.close()
 
@@ -271,6 +379,7 @@ def take(
     deadline: Deadline,
     progress: Callable[[int, int], None] | None = None,
     cancel: Callable[[], None] | None = None,
+    locked: bool = False,
 ) -> Path:
     """Make a backup of ``path`` in ``folder`` (default: beside it) and return it.
 
@@ -279,8 +388,10 @@ def take(
     interrupted runs are removed first.
 
     :param label: the revision the file is at, for the backup's name.
-    :param progress: called with (pages copied, pages) as the copy goes.
+    :param progress: called with (done, total) as the copy goes.
     :param cancel: called between steps of the copy; what it raises stops it.
+    :param locked: the caller holds the file's write lock and wrote nothing yet: the
+        backup may then be a clone or a plain copy of the file (see :func:`_copy`).
     :raises DatabaseBusy: another connection kept the file locked past the deadline.
     :raises DiskFull: no space for the backup.
     :raises BackupFailed: the copy could not be written (no permission, ...).
@@ -301,14 +412,35 @@ def take(
     _clear_partials(short_part(path.name, folder), folder)
     final = next_name(path, folder, label)
     partial = final.with_name(final.name + ".partial")
-    _copy(path, partial, deadline, progress=progress, cancel=cancel)
+    started = time.perf_counter()
+    route = _copy(path, partial, deadline, progress=progress, cancel=cancel, stable=locked)
     try:
         os.replace(partial, final)
     except OSError as err:
         _remove_database(partial)
         raise _copy_error(err, path, final, "back up") from err
-    _newfile.fsync_folder(folder)
+    _newfile.fsync_folder(folder)  # the new name survives a power cut
+    import logging  # not before: create() and the start-up check never log
+
+    logging.getLogger(__name__).debug(
+        "backup of %s by %s in %.1f ms", path, route, 1000 * (time.perf_counter() - started)
+    )
     return final
+
+
+def _lock_now(conn: sqlite3.Connection) -> bool:
+    """Take the write lock if nobody holds it (without waiting).
+
+    Held, it keeps the file's bytes still, so the backup can be a clone or a plain
+    copy; when another connection is writing, the backup API reads the last committed
+    state instead (at once in WAL mode; after that writer's commit otherwise).
+    """
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError:
+        return False
+    return True
 
 
 def backup(
@@ -335,12 +467,15 @@ def backup(
     deadline = Deadline(timeout)
     try:
         _sqlitefile.check_file(path, write=False, doing="back up")
-        conn = _sqlitefile.connect(path, write=False, timeout=timeout, doing="back up")
+        where = Path(folder) if folder is not None else None
+        writable = _sqlitefile.writable_problem(path) is None
+        conn = _sqlitefile.connect(path, write=writable, timeout=timeout, doing="back up")
         try:
+            locked = writable and _lock_now(conn)
             label = "+".join(_sqlitefile.read_versions(conn) or ()) or "unversioned"
+            return take(path, where, label, deadline=deadline, locked=locked)
         finally:
             conn.close()
-        return take(path, Path(folder) if folder is not None else None, label, deadline=deadline)
     except FrozenAlembicError:
         raise
     except Exception as err:

@@ -200,6 +200,7 @@ class Change:
                     deadline=deadline,
                     progress=lambda copied, pages: events.advance(copied / max(pages, 1)),
                     cancel=events.check_cancel,
+                    locked=txn.began_here,  # nothing written yet
                 )
             self.phase = MIGRATE
             session.dbapi.set_progress_handler(events.sqlite_progress, PROGRESS_STEP)

@@ -126,6 +126,13 @@ class Transaction:
         pragma(raw, "PRAGMA busy_timeout = 0")  # see the module's docstring: spills
         self._fk_before = _fk_violations(raw)
 
+    @property
+    def began_here(self) -> bool:
+        """Whether the write lock came with our own ``BEGIN IMMEDIATE`` (not a caller's
+        transaction, which may hold changes of its own): until this transaction writes,
+        nothing can change the file's bytes."""
+        return self.active and (self.owned or self._began_for_caller)
+
     def refuse_if_unsafe(self) -> None:
         """Refuse to change a caller's transaction that has foreign keys on.
 

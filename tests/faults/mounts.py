@@ -118,6 +118,13 @@ def mount_entries() -> list[MountEntry]:
     return entries
 
 
+def containing_mount(path: Path) -> MountEntry | None:
+    """The mount that holds ``path`` (the last one on the longest matching mount point)."""
+    resolved = path.resolve()
+    found = [e for e in mount_entries() if resolved.is_relative_to(e.mount_point)]
+    return max(reversed(found), key=lambda e: len(e.mount_point.parts), default=None)
+
+
 def mount_entry(mount_point: Path) -> MountEntry | None:
     """The topmost mount on exactly ``mount_point``, or None when nothing is mounted there."""
     found = [entry for entry in mount_entries() if entry.mount_point == mount_point]
