@@ -137,7 +137,8 @@ def test_a_mismatching_template_falls_back_to_the_chain(
         conn.close()
         # keep the manifest's record of it, so the template no longer matches it
     else:
-        # a template at another revision, consistently recorded in the manifest
+        # a template at another revision, its SHA-256 recorded in the manifest (but
+        # not its size and CRC-32, which create() checks)
         conn = sqlite3.connect(template)
         with conn:
             conn.execute("UPDATE alembic_version SET version_num = '0003_pinned'")
@@ -239,3 +240,31 @@ def test_a_heads_file_of_another_build_is_not_believed(
     report = ensure_current(db, scripts=folder)
     assert report.applied == REVISIONS[3:]
     assert versions(db) == [HEAD]
+
+
+@pytest.mark.parametrize("recorded", ["crc", "sha256 only"])
+def test_create_imports_no_hashlib_or_sqlite3_with_a_checked_template(
+    tmp_path: Path, scripts: Path, recorded: str
+) -> None:
+    """The size and CRC-32 the build records are checked with zlib; a bundle made
+    before they were recorded is checked by SHA-256 and by reading the template."""
+    import json
+
+    staged = stage(scripts, stage_dir=tmp_path / "stage")
+    manifest = staged.folder / "frozen-alembic-manifest.json"
+    if recorded == "sha256 only":
+        data = json.loads(manifest.read_text())
+        del data["template_check"]
+        manifest.write_text(json.dumps(data))
+    fresh = tmp_path / "fresh.notes"
+    code = (
+        "import sys\n"
+        "from frozen_alembic import Migrator\n"
+        f"report = Migrator({str(staged.folder)!r}).create({str(fresh)!r})\n"
+        "assert report.applied == (), report"
+    )
+    loaded = modules_after(code, tmp_path)
+    assert versions(fresh) == [HEAD]
+    heavy = {"hashlib", "sqlite3", "logging", "threading", "alembic", "sqlalchemy"} & loaded
+    expected = {"hashlib", "sqlite3"} if recorded == "sha256 only" else set()
+    assert heavy == expected

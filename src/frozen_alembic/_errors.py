@@ -28,13 +28,9 @@ from ._exceptions import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from pathlib import Path
-    from typing import ParamSpec, TypeVar
 
     PathArg = str | os.PathLike[str]
-    P = ParamSpec("P")
-    R = TypeVar("R")
 
 # SQLite's primary result codes (the low byte of an extended code).
 SQLITE_PERM = 3
@@ -362,44 +358,4 @@ def full_disk_in(err: BaseException) -> BaseException | None:
             return candidate
         if isinstance(candidate, sqlite3.Error) and _code(candidate) == SQLITE_FULL:
             return candidate
-    return None
-
-
-def public(doing: str, *, scripts: bool = False) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Decorate a public function so that only :class:`FrozenAlembicError` leaves it.
-
-    The path, for the message, is the first ``str``/``PathLike`` argument.
-
-    :param scripts: the path is a script directory, not a database: failures are
-        :class:`ScriptsError` (an app catching ``DatabaseError`` must not blame the
-        user's document for its own install).
-    """
-    import functools
-
-    from ._exceptions import ScriptsError
-
-    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
-        @functools.wraps(fn)
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            try:
-                return fn(*args, **kwargs)
-            except FrozenAlembicError:
-                raise
-            except (TypeError, ValueError):
-                raise  # a caller's mistake (a wrong argument), not a failure
-            except Exception as err:
-                translated = translate(err, _path_in(args, kwargs), doing)
-                if scripts:
-                    raise ScriptsError(str(translated)) from err
-                raise translated from err
-
-        return wrapper
-
-    return decorate
-
-
-def _path_in(args: tuple[object, ...], kwargs: dict[str, object]) -> PathArg | None:
-    for value in (*args, *kwargs.values()):
-        if isinstance(value, (str, os.PathLike)):
-            return value
     return None

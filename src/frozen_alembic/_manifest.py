@@ -11,7 +11,6 @@ manifest's heads without importing Alembic or SQLAlchemy.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 
@@ -31,6 +30,8 @@ def file_hashes(folder: Path) -> dict[str, str]:
     The manifest and the heads file are left out: the heads file is written after
     the manifest and checks itself against it (see :mod:`frozen_alembic._fast`).
     """
+    import hashlib  # not before: create() and the start-up check never hash
+
     hashes: dict[str, str] = {}
     for root, dirs, files in os.walk(folder):
         dirs.sort()

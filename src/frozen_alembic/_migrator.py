@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import errno
 import os
-import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import _backup, _newfile, _sqlitefile
-from ._errors import public, translate
+from . import _newfile
 from ._exceptions import DatabaseExists, FrozenAlembicError, InvalidTarget, StorageError
 from ._filenames import name_too_long_message, too_long_for_sqlite
+from ._names import VERSION_TABLE
+from ._public import public
 from ._report import Report
-from ._run import Change, too_new
 from ._scripts import Revision, Scripts
 from ._session import Session, as_path, open_session
-from ._status import Plan, PlannedRevision, State, Status, classify
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import sqlite3
     from collections.abc import Callable, Iterator, Sequence
     from typing import Any
 
@@ -29,6 +28,7 @@ if TYPE_CHECKING:
 
     from ._events import CancelToken, Progress
     from ._session import DB
+    from ._status import Plan, Status
 
     ProgressCallback = Callable[[Progress], None]
     Populate = Callable[[Connection], object]
@@ -77,7 +77,7 @@ class Migrator:
         self._run_env_py = run_env_py
         found = self._scripts.env_options.get("version_table")
         self._version_table = version_table or (
-            found if isinstance(found, str) and found else _sqlitefile.VERSION_TABLE
+            found if isinstance(found, str) and found else VERSION_TABLE
         )
         self._timeout = timeout
         self._backup_dir = Path(backup_dir) if backup_dir is not None else None
@@ -180,6 +180,8 @@ class Migrator:
 
     def _read_status(self, path: Path) -> Status:
         """:meth:`status` of a file with the standard library (the graph from the manifest)."""
+        from . import _sqlitefile
+
         _sqlitefile.check_file(path, write=False, doing="read")
         raw = _sqlitefile.connect(path, write=False, timeout=self._timeout, doing="read")
         try:
@@ -201,6 +203,8 @@ class Migrator:
         :raises DatabaseNotFound: no file at the path.
         :raises NotADatabase: the file is not a SQLite database.
         """
+        from ._status import Plan, PlannedRevision
+
         status = self.status(db)
         docs = self._scripts.docs()
         pending = tuple(PlannedRevision(rev, docs.get(rev, "")) for rev in status.pending)
@@ -208,13 +212,18 @@ class Migrator:
         if status.path is not None and pending:
             folder = self._backup_dir if self._backup_dir is not None else status.path.parent
             label = "+".join(status.current) or status.state.name.lower()
-            backup = _backup.next_name(status.path, folder, label)
+            from ._backup import next_name
+
+            backup = next_name(status.path, folder, label)
         return Plan(status, pending, backup)
 
     def _status(self, session: Session) -> Status:
         return self._classify(session.dbapi, session.path)
 
     def _classify(self, raw: sqlite3.Connection, path: Path | None) -> Status:
+        from . import _sqlitefile
+        from ._status import classify
+
         return classify(
             _sqlitefile.read_versions(raw, self._version_table),
             _sqlitefile.user_tables(raw, self._version_table),
@@ -274,7 +283,11 @@ class Migrator:
                     return [*script._stamp_revs(adopt, ()), *script._upgrade_revs(target, adopt)]
                 return list(script._upgrade_revs(target, _heads(current)))
 
+        from ._run import Change
+        from ._status import State
+
         allowed = frozenset({State.UNVERSIONED}) if adopt is not None else frozenset()
+
         change = Change(
             self,
             verb="upgrade",
@@ -318,6 +331,8 @@ class Migrator:
             with _invalid_target(target, status.current):
                 return list(script._downgrade_revs(target, _heads(status.current)))
 
+        from ._run import Change
+
         change = Change(
             self,
             verb="downgrade",
@@ -352,7 +367,11 @@ class Migrator:
             with _invalid_target(target, status.current):
                 return list(script._stamp_revs(target, () if purge else status.current))
 
+        from ._run import Change
+        from ._status import State
+
         allowed = {State.UNVERSIONED, State.TOO_NEW} if purge else {State.UNVERSIONED}
+
         change = Change(
             self,
             verb="stamp",
@@ -446,6 +465,8 @@ class Migrator:
         return self._template_bytes
 
     def _create_in_new_file(self, path: Path) -> Report:
+        import sqlite3
+
         # Writing a pragma gives the empty temporary file its SQLite header.
         conn = sqlite3.connect(path, isolation_level=None)
         try:
@@ -455,6 +476,8 @@ class Migrator:
         return self._create_in(path)
 
     def _create_in(self, db: DB, populate: Populate | None = None) -> Report:
+        from ._status import State
+
         heads = self._scripts.heads
         metadata = self._metadata
 
@@ -471,6 +494,8 @@ class Migrator:
         def prepare(session: Session) -> None:
             if metadata is not None:
                 metadata.create_all(session.connection)
+
+        from ._run import Change
 
         change = Change(
             self,
@@ -500,10 +525,15 @@ class Migrator:
 
         :param db: a file path, or a SQLAlchemy ``Engine`` or ``Connection``.
         """
+        import sqlite3
+
         from alembic.operations import Operations
         from alembic.runtime.migration import MigrationContext
 
+        from ._errors import translate
         from ._guard import TransactionBroken, TransactionGuard
+        from ._run import too_new
+        from ._status import State
         from ._transaction import Deadline, Transaction
 
         deadline = Deadline(self._timeout)
@@ -575,6 +605,8 @@ def _heads(current: tuple[str, ...]) -> Any:
 
 def _snapshot(path: Path) -> bytes:
     """A consistent copy of the database file at ``path``, as bytes."""
+    from . import _sqlitefile
+
     conn = _sqlitefile.connect(path, write=False, timeout=30.0)
     try:
         return conn.serialize()
@@ -585,11 +617,12 @@ def _snapshot(path: Path) -> bytes:
 def _bundled_template(scripts: Scripts, table: str) -> bytes | None:
     """The bundle's template database, if it matches the manifest.
 
-    Anything amiss (no template, another hash, other heads) gives ``None``, and
-    :meth:`Migrator.create` takes the full route instead: never a wrong answer.
+    Anything amiss (no template, another hash, other heads, another version table)
+    gives ``None``, and :meth:`Migrator.create` takes the full route instead: never a
+    wrong answer.  The template's size and CRC-32 recorded by the build are enough
+    (the manifest says which heads and table it holds); a bundle made before they
+    were recorded is checked by its SHA-256 and by reading its version table.
     """
-    import hashlib
-
     manifest = scripts.manifest or {}
     name = manifest.get("template")
     files = manifest.get("files")
@@ -601,7 +634,24 @@ def _bundled_template(scripts: Scripts, table: str) -> bytes | None:
         data = (scripts.location / name).read_bytes()
     except OSError:
         return None
-    if hashlib.sha256(data).hexdigest() != files.get(name):
+    check = manifest.get("template_check")
+    if isinstance(check, str) and manifest.get("version_table", VERSION_TABLE) == table:
+        import zlib
+
+        return data if check == f"{len(data)} {zlib.crc32(data)}" else None
+    return _checked_by_reading(data, files.get(name), scripts.heads, table)
+
+
+def _checked_by_reading(
+    data: bytes, sha256: object, heads: tuple[str, ...], table: str
+) -> bytes | None:
+    """``data`` if it has the SHA-256 ``sha256`` and ``heads`` in its version table."""
+    import hashlib
+    import sqlite3
+
+    from . import _sqlitefile
+
+    if hashlib.sha256(data).hexdigest() != sha256:
         return None
     check = sqlite3.connect(":memory:")
     try:
@@ -611,7 +661,7 @@ def _bundled_template(scripts: Scripts, table: str) -> bytes | None:
         return None
     finally:
         check.close()
-    return data if found == scripts.heads else None
+    return data if found == heads else None
 
 
 def _write_template(template: bytes, tmp: Path, heads: tuple[str, ...]) -> Report:

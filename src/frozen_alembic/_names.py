@@ -10,3 +10,6 @@ HEADS_NAME = "frozen-alembic-heads.txt"
 
 TEMPLATE_NAME = "frozen-alembic-template.sqlite"
 """An empty database at the heads, copied by ``Migrator.create()``."""
+
+VERSION_TABLE = "alembic_version"
+"""Alembic's default version table (a project may name another)."""

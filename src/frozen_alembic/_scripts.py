@@ -12,7 +12,6 @@ from . import _manifest
 from ._exceptions import ScriptsError, ScriptsNotFound
 from ._names import MANIFEST_NAME
 from ._report import Record
-from ._shared import no_bytecode_writes
 
 TYPE_CHECKING = False
 
@@ -20,7 +19,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-__all__ = ["Revision", "Scripts", "load_failure", "no_bytecode_writes"]
+__all__ = ["Revision", "Scripts", "load_failure"]
 
 
 class Revision(Record):
@@ -168,6 +167,8 @@ class Scripts:
 
         self.verify()
         try:
+            from ._shared import no_bytecode_writes  # threading: only when code loads
+
             with no_bytecode_writes():
                 directory = ScriptDirectory.from_config(self.new_config())
                 directory.get_heads()  # loads every revision module now, writing no bytecode
@@ -185,6 +186,8 @@ class Scripts:
         from alembic.util import CommandError
 
         try:
+            from ._shared import no_bytecode_writes  # threading: only when code loads
+
             with no_bytecode_writes():
                 scripts = list(self.directory.walk_revisions())
         except CommandError as err:

@@ -11,7 +11,6 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import _sqlitefile
 from ._exceptions import DatabaseError
 
 TYPE_CHECKING = False
@@ -84,6 +83,8 @@ def open_session(db: DB, *, write: bool, timeout: float, doing: str = "open") ->
     from sqlalchemy import create_engine
     from sqlalchemy.engine import Connection, Engine
     from sqlalchemy.pool import NullPool
+
+    from . import _sqlitefile
 
     if isinstance(db, Connection):
         yield Session(db, _file_of(db))

@@ -17,6 +17,7 @@ from ._exceptions import (
     NotADatabase,
     ReadOnlyDatabase,
 )
+from ._names import VERSION_TABLE as VERSION_TABLE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     PathArg = str | os.PathLike[str]
 
 SQLITE_HEADER = b"SQLite format 3\x00"
-VERSION_TABLE = "alembic_version"
 
 
 def _path(path: PathArg) -> Path:

@@ -8,6 +8,7 @@ import pkgutil
 import py_compile
 import shutil
 import sys
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -159,6 +160,11 @@ def _ignore(source: Path) -> Callable[[str, list[str]], set[str]]:
     return ignore
 
 
+def _template_check(path: Path) -> str:
+    data = path.read_bytes()
+    return f"{len(data)} {zlib.crc32(data)}"
+
+
 def stage(
     script_location: str | os.PathLike[str],
     *,
@@ -212,6 +218,9 @@ def stage(
         "heads": list(heads),
         "template": TEMPLATE_NAME,
         "template_heads": list(heads),
+        # Size and CRC-32 of the template: create() checks it without loading hashlib
+        # (the SHA-256 in "files" stays the tamper check of the whole folder).
+        "template_check": _template_check(folder / TEMPLATE_NAME),
         "revisions": graph,
         # The first line of each revision's message: Migrator.plan() without the code.
         "docs": docs,
