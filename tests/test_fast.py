@@ -243,11 +243,12 @@ def test_a_heads_file_of_another_build_is_not_believed(
 
 
 @pytest.mark.parametrize("recorded", ["crc", "sha256 only"])
-def test_create_imports_no_hashlib_or_sqlite3_with_a_checked_template(
+def test_create_from_a_bundle_loads_nothing_heavy(
     tmp_path: Path, scripts: Path, recorded: str
 ) -> None:
-    """The size and CRC-32 the build records are checked with zlib; a bundle made
-    before they were recorded is checked by SHA-256 and by reading the template."""
+    """create() from a bundle whose heads file holds reads the template's size and
+    CRC-32 from it (zlib): no pathlib, JSON, hashlib or SQLite.  A bundle whose
+    manifest lacks them is checked by SHA-256 and by reading the template."""
     import json
 
     staged = stage(scripts, stage_dir=tmp_path / "stage")
@@ -265,6 +266,7 @@ def test_create_imports_no_hashlib_or_sqlite3_with_a_checked_template(
     )
     loaded = modules_after(code, tmp_path)
     assert versions(fresh) == [HEAD]
-    heavy = {"hashlib", "sqlite3", "logging", "threading", "alembic", "sqlalchemy"} & loaded
-    expected = {"hashlib", "sqlite3"} if recorded == "sha256 only" else set()
-    assert heavy == expected
+    heavy = {"hashlib", "sqlite3", "json", "pathlib", "logging", "threading", "alembic"} & loaded
+    # An edited manifest no longer matches the heads file: the full route reads it.
+    full_route = {"hashlib", "sqlite3", "json", "pathlib"}
+    assert heavy == (full_route if recorded == "sha256 only" else set())

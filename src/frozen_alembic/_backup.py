@@ -568,7 +568,7 @@ def _restore_new(source: Path, target: Path, deadline: Deadline) -> None:
     _newfile.remove_leftovers(target.parent)
     with _newfile.TempFile(target, "restoring") as tmp:
         try:
-            _copy(source, tmp.path, deadline, doing="restore")
+            _copy(source, Path(tmp.path), deadline, doing="restore")
         except FrozenAlembicError as err:
             raise _newfile.about_new_file(err, tmp.path, target) from err.__cause__
         try:

@@ -12,7 +12,10 @@ import os
 
 from . import _locate, _sqlitefile
 from ._exceptions import FrozenAlembicError
-from ._names import HEADS_NAME, MANIFEST_NAME
+from ._headsfile import bundled_heads as bundled_heads
+from ._headsfile import read_heads_file as read_heads_file
+from ._headsfile import versions_fingerprint as versions_fingerprint
+from ._headsfile import write_heads as write_heads
 from ._report import Report
 
 TYPE_CHECKING = False
@@ -22,87 +25,6 @@ if TYPE_CHECKING:
     from ._events import CancelToken
     from ._migrator import ProgressCallback
     from ._session import DB
-
-
-def versions_fingerprint(location: str) -> str:
-    """The number and a CRC-32 of the file names in ``location/versions``.
-
-    Recorded by the build beside the heads, it tells the start-up check that the
-    folder still holds the revisions the heads were computed from: a planted or
-    deleted revision sends it down the full route (which checks every file).
-    """
-    import zlib
-
-    names = sorted(n for n in os.listdir(os.path.join(location, "versions")) if n != "__pycache__")
-    crc = zlib.crc32("\n".join(names).encode())
-    return f"{len(names)} {crc}"
-
-
-def _crc(data: bytes) -> int:
-    import zlib
-
-    return zlib.crc32(data)
-
-
-def _manifest_stamp(location: str) -> str:
-    """The size and CRC-32 of the bundle's manifest, which the heads file is tied to."""
-    with open(os.path.join(location, MANIFEST_NAME), "rb") as fh:
-        data = fh.read()
-    return f"{len(data)} {_crc(data)}"
-
-
-def write_heads(
-    location: str, heads: tuple[str, ...], version_table: str = _sqlitefile.VERSION_TABLE
-) -> None:
-    """Write the heads file of a bundle (build time, after the manifest).
-
-    Besides the heads (and the version table, when it is not ``alembic_version``) it
-    records the fingerprint of ``versions/`` and a stamp of the manifest, and ends
-    with a CRC of its own lines: a heads file that was edited, or that belongs to
-    another build, is then never believed.
-    """
-    table = f"table {version_table}\n" if version_table != _sqlitefile.VERSION_TABLE else ""
-    body = (
-        f"heads {' '.join(heads)}\n"
-        f"{table}"
-        f"versions {versions_fingerprint(location)}\n"
-        f"manifest {_manifest_stamp(location)}\n"
-    )
-    with open(os.path.join(location, HEADS_NAME), "w", encoding="utf-8") as fh:
-        fh.write(f"{body}check {_crc(body.encode())}\n")
-
-
-def bundled_heads(location: str) -> tuple[str, ...] | None:
-    """The heads recorded in the bundle, or ``None`` unless every check holds."""
-    found = read_heads_file(location)
-    return found[0] if found is not None else None
-
-
-def read_heads_file(location: str) -> tuple[tuple[str, ...], str] | None:
-    """The heads and version table recorded in the bundle, or ``None`` unless every
-    check holds.
-
-    The checks, all cheap and standard-library only: the file's own CRC (an edit),
-    the ``versions/`` listing (a planted or deleted revision) and the manifest's
-    size and CRC (a heads file of another build).  ``None`` sends the caller down
-    the full route, which verifies every file against the manifest.
-    """
-    try:
-        with open(os.path.join(location, HEADS_NAME), encoding="utf-8") as fh:
-            text = fh.read()
-        body, _, last = text.rstrip("\n").rpartition("\n")
-        if last != f"check {_crc((body + chr(10)).encode())}":
-            return None
-        fields = dict(line.split(" ", 1) for line in body.split("\n") if " " in line)
-        if fields.get("versions") != versions_fingerprint(location):
-            return None
-        if fields.get("manifest") != _manifest_stamp(location):
-            return None
-    except (OSError, ValueError):
-        return None
-    heads = tuple(sorted(fields.get("heads", "").split()))
-    table = fields.get("table", _sqlitefile.VERSION_TABLE)
-    return (heads, table) if heads else None
 
 
 def ensure_current(

@@ -5,21 +5,22 @@ from __future__ import annotations
 import errno
 import os
 from contextlib import contextmanager
-from pathlib import Path
+from functools import cached_property
 
 from . import _newfile
 from ._exceptions import DatabaseExists, FrozenAlembicError, InvalidTarget, StorageError
 from ._filenames import name_too_long_message, too_long_for_sqlite
+from ._headsfile import heads_of, read_heads_fields
 from ._names import VERSION_TABLE
 from ._public import public
 from ._report import Report
-from ._scripts import Revision, Scripts
 from ._session import Session, as_path, open_session
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import sqlite3
     from collections.abc import Callable, Iterator, Sequence
+    from pathlib import Path
     from typing import Any
 
     from alembic.operations import Operations
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
     from ._events import CancelToken, Progress
+    from ._scripts import Revision, Scripts
     from ._session import DB
     from ._status import Plan, Status
 
@@ -72,17 +74,45 @@ class Migrator:
         require_manifest: bool = False,
         version_table: str | None = None,
     ) -> None:
-        self._scripts = Scripts(Path(script_location), require_manifest=require_manifest)
+        self._location = os.fspath(script_location)
+        self._require_manifest = require_manifest
+        self._explicit_table = version_table
         self._metadata = metadata
         self._run_env_py = run_env_py
-        found = self._scripts.env_options.get("version_table")
-        self._version_table = version_table or (
-            found if isinstance(found, str) and found else VERSION_TABLE
-        )
         self._timeout = timeout
-        self._backup_dir = Path(backup_dir) if backup_dir is not None else None
+        self._backup_folder = os.fspath(backup_dir) if backup_dir is not None else None
         self._keep_backups = keep_backups
         self._template_bytes: bytes | None = None
+        # A bundle whose heads file holds (it is tied to the manifest by a CRC) needs
+        # nothing more to answer create() from its template; anything else is read
+        # now, so that a missing or unreadable folder is reported here.
+        self._bundle = read_heads_fields(self._location)
+        if self._bundle is None:
+            self._scripts  # noqa: B018  (reads the folder now)
+
+    @cached_property
+    def _scripts(self) -> Scripts:
+        from pathlib import Path
+
+        from ._scripts import Scripts
+
+        return Scripts(Path(self._location), require_manifest=self._require_manifest)
+
+    @cached_property
+    def _version_table(self) -> str:
+        if self._explicit_table:
+            return self._explicit_table
+        if self._bundle is not None:  # the build recorded the table the heads are in
+            return self._bundle.get("table", VERSION_TABLE)
+        recorded = (self._scripts.manifest or {}).get("version_table")
+        found = recorded or self._scripts.env_options.get("version_table")
+        return found if isinstance(found, str) and found else VERSION_TABLE
+
+    @cached_property
+    def _backup_dir(self) -> Path | None:
+        from pathlib import Path
+
+        return Path(self._backup_folder) if self._backup_folder is not None else None
 
     @classmethod
     @public("find the migrations for", scripts=True)
@@ -124,7 +154,9 @@ class Migrator:
     @property
     def script_location(self) -> Path:
         """The Alembic script directory in use."""
-        return self._scripts.location
+        from pathlib import Path
+
+        return Path(self._location)
 
     # -- questions about the scripts ------------------------------------------------
 
@@ -416,12 +448,16 @@ class Migrator:
         :raises DatabaseExists: the file exists, or the database has tables.
         :raises FrozenAlembicError: ``populate`` raised (its error is the ``__cause__``).
         """
+        if populate is None and self._template_bytes is None and isinstance(db, str | os.PathLike):
+            made = self._create_from_bundle(os.fspath(db))
+            if made is not None:
+                return made
         path = as_path(db)
         if path is None:
             return self._create_in(db, populate)
         heads = self._scripts.heads
 
-        def fill(tmp: Path) -> Report:
+        def fill(tmp: str) -> Report:
             template = self._template()
             if template is not None:
                 report = _write_template(template, tmp, heads)
@@ -434,7 +470,27 @@ class Migrator:
 
         return _create_file(path, fill)
 
-    def _populate(self, tmp: Path, populate: Populate) -> None:
+    def _create_from_bundle(self, path: str) -> Report | None:
+        """:meth:`create` from the bundle's template, checked by its heads file alone.
+
+        Nothing but the standard library's lightest modules is loaded (no pathlib,
+        JSON, hashlib or SQLite): a new document costs little more than a copy.
+        ``None`` when the heads file does not vouch for the template: then the full
+        route checks it against the manifest.
+        """
+        bundle = self._bundle
+        if bundle is None or "template" not in bundle:
+            return None
+        if self._version_table != bundle.get("table", VERSION_TABLE):
+            return None
+        template = _template_file(self._location, bundle["template"])
+        if template is None:
+            return None
+        self._template_bytes = template  # the next create() copies it from memory
+        heads = heads_of(bundle)
+        return _create_file(path, lambda tmp: _write_template(template, tmp, heads))
+
+    def _populate(self, tmp: str, populate: Populate) -> None:
         """Run ``populate`` on the new file ``tmp`` in one transaction, then commit."""
         from ._guard import TransactionGuard
         from ._transaction import Deadline, Transaction
@@ -464,7 +520,7 @@ class Migrator:
             self._template_bytes = _bundled_template(self._scripts, self._version_table)
         return self._template_bytes
 
-    def _create_in_new_file(self, path: Path) -> Report:
+    def _create_in_new_file(self, path: str) -> Report:
         import sqlite3
 
         # Writing a pragma gives the empty temporary file its SQLite header.
@@ -603,7 +659,7 @@ def _heads(current: tuple[str, ...]) -> Any:
     return current
 
 
-def _snapshot(path: Path) -> bytes:
+def _snapshot(path: str) -> bytes:
     """A consistent copy of the database file at ``path``, as bytes."""
     from . import _sqlitefile
 
@@ -664,13 +720,27 @@ def _checked_by_reading(
     return data if found == heads else None
 
 
-def _write_template(template: bytes, tmp: Path, heads: tuple[str, ...]) -> Report:
+def _template_file(location: str, check: str) -> bytes | None:
+    """The bundle's template, if it has the ``"SIZE CRC32"`` the build recorded."""
+    import zlib
+
+    from ._names import TEMPLATE_NAME
+
+    try:
+        with open(os.path.join(location, TEMPLATE_NAME), "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    return data if check == f"{len(data)} {zlib.crc32(data)}" else None
+
+
+def _write_template(template: bytes, tmp: str, heads: tuple[str, ...]) -> Report:
     with open(tmp, "wb") as fh:
         fh.write(template)
     return Report((), heads, (), tmp)
 
 
-def _create_file(path: Path, fill: Callable[[Path], Report]) -> Report:
+def _create_file(path: str | os.PathLike[str], fill: Callable[[str], Report]) -> Report:
     """Build a new database at ``path`` via a locked temporary file; never overwrite.
 
     ``fill`` writes the temporary file; it is then fsynced and published under
@@ -679,20 +749,28 @@ def _create_file(path: Path, fill: Callable[[Path], Report]) -> Report:
     """
     if os.path.lexists(path):
         msg = f"{path} already exists; create() makes new files only. Use upgrade() for it."
-        raise DatabaseExists(msg, path)
+        raise DatabaseExists(msg, _as_path(path))
     too_long = too_long_for_sqlite(path)
     if too_long is not None:  # it could be made, but never written to
-        raise StorageError(name_too_long_message(path, *too_long), path, errno.ENAMETOOLONG)
-    _newfile.remove_leftovers(path.parent)
+        message = name_too_long_message(path, *too_long)
+        raise StorageError(message, _as_path(path), errno.ENAMETOOLONG)
+    _newfile.remove_leftovers(_newfile.folder_of(path))
     with _newfile.TempFile(path, "creating") as tmp:
         try:
             report = fill(tmp.path)
         except FrozenAlembicError as err:
-            raise _newfile.about_new_file(err, tmp.path, path) from err.__cause__
+            raise _newfile.about_new_file(err, tmp.path, _as_path(path)) from err.__cause__
         _newfile.fsync(tmp.path)
         try:
             _newfile.publish(tmp.path, path)
         except FileExistsError:
             msg = f"{path} appeared while it was being created; it was left as it is."
-            raise DatabaseExists(msg, path) from None
+            raise DatabaseExists(msg, _as_path(path)) from None
     return Report(report.before, report.after, report.applied, path)
+
+
+def _as_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a :class:`~pathlib.Path`, for an exception (only errors need pathlib)."""
+    from pathlib import Path
+
+    return Path(path)

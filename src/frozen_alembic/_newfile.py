@@ -30,8 +30,6 @@ import time
 from ._filenames import short_part
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from pathlib import Path
 
 # What a leftover must be older than before it is removed: a maker takes its lock
 # within microseconds of creating the file, so this only closes that gap.
@@ -61,9 +59,10 @@ class TempFile:
     removed unless it was published.
     """
 
-    def __init__(self, path: Path, kind: str) -> None:
-        name = f".{short_part(path.name, path.parent)}.{os.urandom(6).hex()}.{kind}"
-        self.path = path.with_name(name)
+    def __init__(self, path: str | os.PathLike[str], kind: str) -> None:
+        folder, base = os.path.split(os.fspath(path))
+        name = f".{short_part(base, folder_of(path))}.{os.urandom(6).hex()}.{kind}"
+        self.path = os.path.join(folder, name)
         try:
             self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
         except OSError as err:  # speak of the file the caller asked for, not ours
@@ -103,7 +102,12 @@ def fsync_folder(folder: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
-def publish(tmp: Path, path: Path) -> None:
+def folder_of(path: str | os.PathLike[str]) -> str:
+    """The folder holding ``path`` (the working directory's, for a bare name)."""
+    return os.path.dirname(os.path.abspath(path))
+
+
+def publish(tmp: str | os.PathLike[str], path: str | os.PathLike[str]) -> None:
     """Give the complete file ``tmp`` the name ``path``, which must not exist.
 
     :raises FileExistsError: ``path`` exists (``tmp`` is left as it is).
@@ -120,10 +124,10 @@ def publish(tmp: Path, path: Path) -> None:
         except BaseException:
             os.unlink(path)
             raise
-    fsync_folder(path.parent)
+    fsync_folder(folder_of(path))
 
 
-def remove_leftovers(folder: Path) -> list[Path]:
+def remove_leftovers(folder: str | os.PathLike[str]) -> list[str]:
     """Remove the temporary files of processes that died making or restoring a file.
 
     A temporary file whose lock can be taken (and that is a little old) belongs to
@@ -131,7 +135,7 @@ def remove_leftovers(folder: Path) -> list[Path]:
 
     :return: what was removed.
     """
-    removed: list[Path] = []
+    removed: list[str] = []
     try:
         names = os.listdir(folder)
     except OSError:
@@ -140,18 +144,18 @@ def remove_leftovers(folder: Path) -> list[Path]:
         match = _TEMP_PATTERN.match(name)
         if match is None or match.group(2):
             continue
-        candidate = folder / name
+        candidate = os.path.join(folder, name)
         if _unused(candidate):
             for suffix in ("", "-journal", "-wal", "-shm"):
                 try:
                     os.unlink(f"{candidate}{suffix}")
-                    removed.append(candidate.with_name(name + suffix))
+                    removed.append(f"{candidate}{suffix}")
                 except OSError:
                     pass
     return removed
 
 
-def _unused(path: Path) -> bool:
+def _unused(path: str) -> bool:
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
@@ -164,7 +168,9 @@ def _unused(path: Path) -> bool:
         os.close(fd)  # also releases the lock we may have taken
 
 
-def about_new_file(err: Exception, tmp: Path, path: Path) -> Exception:
+def about_new_file(
+    err: Exception, tmp: str | os.PathLike[str], path: str | os.PathLike[str]
+) -> Exception:
     """``err``, raised while filling ``tmp``, told about the file the caller asked for."""
     text = str(err).replace(f"{tmp} was not changed", f"{path} was not created")
     err.args = (text.replace(str(tmp), str(path)),)

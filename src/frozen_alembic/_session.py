@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from pathlib import Path
 
 from ._exceptions import DatabaseError
 
@@ -18,6 +17,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import sqlite3
     from collections.abc import Iterator
+    from pathlib import Path
 
     from sqlalchemy.engine import Connection, Engine
 
@@ -48,7 +48,11 @@ def _is_path(db: DB) -> bool:
 
 def as_path(db: DB) -> Path | None:
     """The file path of ``db`` when it was given as a path, else ``None``."""
-    return Path(os.fspath(db)) if _is_path(db) else None  # type: ignore[arg-type]
+    if not _is_path(db):
+        return None
+    from pathlib import Path
+
+    return Path(os.fspath(db))  # type: ignore[arg-type]
 
 
 def _file_of(conn: Connection) -> Path | None:
@@ -64,6 +68,8 @@ def _file_of(conn: Connection) -> Path | None:
     try:
         for _seq, name, file in cur.execute("PRAGMA database_list").fetchall():
             if name == "main":
+                from pathlib import Path
+
                 return Path(file) if file else None
     finally:
         cur.close()

@@ -213,6 +213,7 @@ def stage(
             py_compile.compile(str(py), cfile=str(py.with_suffix(".pyc")), doraise=True)
             py.unlink()
     all_imports = tuple(sorted(scan.modules | set(DYNAMIC_IMPORTS) | set(runtime_modules())))
+    template_check = _template_check(folder / TEMPLATE_NAME)
     manifest = {
         "format": _manifest.FORMAT,
         "heads": list(heads),
@@ -220,7 +221,7 @@ def stage(
         "template_heads": list(heads),
         # Size and CRC-32 of the template: create() checks it without loading hashlib
         # (the SHA-256 in "files" stays the tamper check of the whole folder).
-        "template_check": _template_check(folder / TEMPLATE_NAME),
+        "template_check": template_check,
         "revisions": graph,
         # The first line of each revision's message: Migrator.plan() without the code.
         "docs": docs,
@@ -240,5 +241,5 @@ def stage(
         "files": _manifest.file_hashes(folder),
     }
     (folder / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1) + "\n")
-    write_heads(str(folder), heads, table)
+    write_heads(str(folder), heads, table, template=template_check)
     return Staged(folder, target, all_imports, heads, tuple(sorted(scan.modules)))
