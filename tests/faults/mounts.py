@@ -300,8 +300,14 @@ def _mount_point(scratch: Path) -> Path:
     return mount_point
 
 
-def _sparse_image(path: Path, size_mb: int) -> None:
+def _sparse_image(path: Path, size_mb: int, written: bool = False) -> None:
+    """A new image file of ``size_mb``: sparse, or (``written``) zeros written through,
+    so that the loop device's writes never wait for the host to allocate blocks."""
     with open(path, "xb") as image:
+        if written:
+            zeros = bytes(64 * MIB)
+            for _ in range(-(-size_mb // 64)):
+                image.write(zeros)
         image.truncate(size_mb * MIB)
 
 
@@ -388,7 +394,7 @@ def _mount(
 
 
 def _loop_mounted(
-    kind: str, size_mb: int, mkfs: Sequence[str], fs_type: str
+    kind: str, size_mb: int, mkfs: Sequence[str], fs_type: str, written: bool = False
 ) -> contextlib.AbstractContextManager[Path]:
     @contextlib.contextmanager
     def mounted() -> Iterator[Path]:
@@ -400,7 +406,7 @@ def _loop_mounted(
         with contextlib.ExitStack() as stack:
             scratch = stack.enter_context(_scratch(kind))
             image = scratch / f"{kind}.img"
-            _sparse_image(image, size_mb)
+            _sparse_image(image, size_mb, written)
             _run([mkfs_path, *mkfs[1:], str(image)], f"format {what}")
             device = _attach_loop(stack, image, what)
             mount_point = _mount_point(scratch)
@@ -478,25 +484,31 @@ def exfat_fuse(size_mb: int = 64) -> Iterator[Path]:
         yield mount_point
 
 
-def xfs_loop(size_mb: int = XFS_MIN_MB) -> contextlib.AbstractContextManager[Path]:
+def xfs_loop(
+    size_mb: int = XFS_MIN_MB, *, written: bool = False
+) -> contextlib.AbstractContextManager[Path]:
     """An XFS file system (``mkfs.xfs``, reflink on by default) on a loop device.
 
-    ``mkfs.xfs`` refuses fewer than 300 MB; the image is sparse, so that costs no disk.
+    ``mkfs.xfs`` refuses fewer than 300 MB; the image is sparse, so that costs no disk
+    (``written``: zeros written through first, for benchmarks).
     """
     if size_mb < XFS_MIN_MB:
         raise ValueError(f"mkfs.xfs needs at least {XFS_MIN_MB} MB, not {size_mb}")
-    return _loop_mounted("xfs", size_mb, ["mkfs.xfs", "-q"], "xfs")
+    return _loop_mounted("xfs", size_mb, ["mkfs.xfs", "-q"], "xfs", written)
 
 
-def btrfs_loop(size_mb: int = 256) -> contextlib.AbstractContextManager[Path]:
+def btrfs_loop(
+    size_mb: int = 256, *, written: bool = False
+) -> contextlib.AbstractContextManager[Path]:
     """A btrfs file system (``mkfs.btrfs``) on a loop device.
 
     ``mkfs.btrfs`` refuses fewer than 109 MiB, and with its default duplicated
-    metadata a 128 MB file system has under 50 MB free, hence 256 MB (sparse).
+    metadata a 128 MB file system has under 50 MB free, hence 256 MB (sparse;
+    ``written``: zeros written through first, for benchmarks).
     """
     if size_mb < BTRFS_MIN_MB:
         raise ValueError(f"mkfs.btrfs needs at least {BTRFS_MIN_MB} MB, not {size_mb}")
-    return _loop_mounted("btrfs", size_mb, ["mkfs.btrfs", "-q"], "btrfs")
+    return _loop_mounted("btrfs", size_mb, ["mkfs.btrfs", "-q"], "btrfs", written)
 
 
 __all__ = [
