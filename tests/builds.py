@@ -6,6 +6,8 @@ one, so the slow builds overlap.  An :class:`Install` is a copy of a finished bu
 made read-only, with a snapshot of every file and folder in it, so a test can prove
 that running the app wrote nothing into its own installation (tests run as root,
 who may write into read-only folders, so the permission bits alone prove nothing).
+:func:`package_job` makes the Linux installers (``setup.py bdist_deb``) from a
+private copy of the project (:func:`copy_project`), optionally one release further.
 """
 
 from __future__ import annotations
@@ -316,6 +318,88 @@ def copy_build(product: Path, folder: Path) -> Path:
     """A writable copy of a build folder (to tamper with, then :meth:`Install.seal`)."""
     shutil.copytree(product, folder, symlinks=True)
     return folder
+
+
+# --- Linux installers (setup.py bdist_deb, which makes the .rpm first) ----------------
+
+# What setup.py needs to freeze and package the app, and the library's pyproject.toml
+# that sits beside it (which setup.py must not mistake for the app's metadata); a copy
+# of these is a project that can be changed (one more revision, a new version) and
+# built on its own.
+PROJECT_FILES = (
+    "setup.py",
+    "pyproject.toml",
+    "freeze_config",
+    "src/frozen_alembic",
+    "src/notekeeper",
+    "migrations",
+)
+# A release after the newest recorded one: one more revision, a trivial one.
+NEXT_VERSION = "1.6.0"
+NEXT_REVISION = "0007_color"
+NEXT_REVISION_SOURCE = (
+    '"""Release 1.6: notebooks get a colour."""\n\n'
+    "import sqlalchemy as sa\nfrom alembic import op\n\n"
+    'revision = "0007_color"\ndown_revision = "0006_attachments"\n'
+    "branch_labels = None\ndepends_on = None\n\n\n"
+    "def upgrade() -> None:\n"
+    '    op.add_column("notebook", sa.Column("color", sa.String(20), nullable=True))\n\n\n'
+    "def downgrade() -> None:\n"
+    '    op.drop_column("notebook", "color")\n'
+)
+
+
+def app_version() -> str:
+    """The app's version, as setup.py gives it to the packages (``[app] version``)."""
+    with FREEZE_CONFIG.open("rb") as fh:
+        return str(tomllib.load(fh)["app"]["version"])
+
+
+def add_next_revision(scripts: Path) -> Path:
+    """Write :data:`NEXT_REVISION` into the script directory ``scripts``."""
+    path = scripts / "versions" / f"{NEXT_REVISION}.py"
+    path.write_text(NEXT_REVISION_SOURCE)
+    return path
+
+
+def copy_project(folder: Path, *, next_release: bool = False) -> Path:
+    """A private copy of what setup.py builds from (:data:`PROJECT_FILES`).
+
+    :param next_release: add :data:`NEXT_REVISION` and make the app's version
+        :data:`NEXT_VERSION`.
+    """
+    for name in PROJECT_FILES:
+        source, target = ROOT / name, folder / name
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    if next_release:
+        add_next_revision(folder / "migrations")
+        config = folder / "freeze_config" / "notekeeper.toml"
+        text = config.read_text()
+        old = f'version = "{app_version()}"'
+        assert text.count(old) == 1, f"no single {old} in {config}"
+        config.write_text(text.replace(old, f'version = "{NEXT_VERSION}"'))
+    return folder
+
+
+def package_job(project: Path, work: Path) -> BuildJob:
+    """``python setup.py build_exe bdist_deb`` in ``project``: the .rpm, then the .deb.
+
+    Everything it writes (the build, rpmbuild's tree, both packages in ``work/dist``)
+    stays under ``project`` and ``work``, so two can run at the same time.
+    """
+    argv = [sys.executable, "setup.py", "-q", "build_exe", "--build-exe", str(work / "exe")]
+    argv += ["bdist_deb", "--dist-dir", str(work / "dist"), "--bdist-base", str(work / "bdist")]
+    return BuildJob(
+        name=f"bdist_deb ({project.name})",
+        argv=argv,
+        cwd=project,
+        log=work / "bdist.log",
+        product=work / "dist" / "*.deb",
+    )
 
 
 # --- the ledgerly test app (tests/apps/ledgerly) ---------------------------------------

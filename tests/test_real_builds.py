@@ -33,6 +33,7 @@ from .builds import (
     MIGRATIONS,
     BuildJob,
     Install,
+    add_next_revision,
     copy_build,
     cx_freeze_job,
     nuitka_job,
@@ -506,11 +507,16 @@ def test_cx_freeze_refuses_a_planted_revision(
 # --- frozen-alembic verify ------------------------------------------------------------
 
 
-def run_verify(build: Path, tmp_path: Path, source: Path = MIGRATIONS) -> tuple[int, str]:
-    """``python -m frozen_alembic verify BUILD --source SOURCE --run "BUILD/notekeeper {db}"``."""
+def run_verify(
+    build: Path, tmp_path: Path, source: Path = MIGRATIONS, run: str | None = None
+) -> tuple[int, str]:
+    """``python -m frozen_alembic verify BUILD --source SOURCE --run RUN``.
+
+    :param run: the command (default: ``"BUILD/notekeeper {db}"``).
+    """
     cwd = tmp_path / f"verify-cwd{next(_counter)}"
     cwd.mkdir()
-    command = f"{shlex.quote(str(build / 'notekeeper'))} {{db}}"
+    command = run if run is not None else f"{shlex.quote(str(build / 'notekeeper'))} {{db}}"
     argv = [sys.executable, "-m", "frozen_alembic", "verify", str(build)]
     argv += ["--source", str(source), "--run", command]
     proc = subprocess.run(
@@ -548,16 +554,7 @@ def test_verify_fails_on_a_missing_revision(cx_freeze_build: Path, tmp_path: Pat
 def test_verify_fails_on_a_stale_build(cx_freeze_install: Install, tmp_path: Path) -> None:
     source = tmp_path / "migrations"
     copy_build(MIGRATIONS, source)
-    (source / "versions" / "0007_color.py").write_text(
-        '"""Release 1.6: notebooks get a colour."""\n\n'
-        "import sqlalchemy as sa\nfrom alembic import op\n\n"
-        'revision = "0007_color"\ndown_revision = "0006_attachments"\n'
-        "branch_labels = None\ndepends_on = None\n\n\n"
-        "def upgrade() -> None:\n"
-        '    op.add_column("notebook", sa.Column("color", sa.String(20), nullable=True))\n\n\n'
-        "def downgrade() -> None:\n"
-        '    op.drop_column("notebook", "color")\n'
-    )
+    add_next_revision(source)
     code, output = run_verify(cx_freeze_install.folder, tmp_path, source)
     assert code == 1, output
     assert "stale build" in output
