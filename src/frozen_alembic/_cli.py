@@ -71,7 +71,9 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     verify.add_argument(
-        "build_dir", help="the build's folder (or a one-file program)", metavar="BUILD"
+        "build_dir",
+        help="the build's folder (or a one-file program, or a .deb or .rpm installer)",
+        metavar="BUILD",
     )
     verify.add_argument(
         "--source",

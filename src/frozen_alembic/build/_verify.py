@@ -57,6 +57,7 @@ from ._documents import (
     row_counts,
     schema_differences,
 )
+from ._installers import is_installer, unpack_installer
 from ._releases import (
     RELEASES_NAME,
     changed_after_release,
@@ -937,7 +938,9 @@ def verify_build(
     document, its integrity and its rows.
 
     :param build_dir: the build's folder (cx_Freeze, PyInstaller one-folder, Nuitka
-        ``.dist``), or a one-file program.
+        ``.dist``), a one-file program, or a ``.deb`` or ``.rpm`` installer (unpacked
+        into a scratch folder and checked as that folder; absolute paths in ``run``
+        that the package holds are run from the unpacked copy).
     :param source: the source tree's script directory: a stale build fails, and the
         documents are made from it (default: from the build's own migrations).
     :param target: the bundled folder's name (default: the only one there is).
@@ -951,13 +954,16 @@ def verify_build(
     :param timeout: seconds each run of the app may take.
     :param keep: a folder to keep the documents in, before and after the run.
     :return: a :class:`VerifyReport`; ``report.ok`` is ``False`` on any problem.
-    :raises BuildError: ``data`` names no loadable function.
+    :raises BuildError: ``data`` names no loadable function; an installer cannot be
+        unpacked (or ``dpkg-deb``, ``rpm2cpio`` or ``cpio`` is missing).
     """
     hook = load_data_hook(data) if isinstance(data, str) else data
     report = VerifyReport(Path(build_dir))
     with tempfile.TemporaryDirectory(prefix="frozen-alembic-verify-") as tmp:
         scratch = Path(tmp)
         path = report.build_dir
+        if is_installer(path):  # checked as the folder it installs
+            path, run = unpack_installer(path, scratch / "installer", run, report.notes)
         if path.is_dir():
             build = _inspect_folder(report, path)
         elif path.is_file():
