@@ -11,12 +11,20 @@
 5. Bring the second up to date with the console mode, ``notekeeper --check FILE``.
 6. Show both files migrated, every row kept, a backup beside each, and the install
    folder, the working directory and the rest of the home folder untouched.
+
+``scripts/demo --deb`` tells the installed-package story instead (as root): the app
+packaged as a .deb (``python setup.py bdist_deb``), checked by ``frozen-alembic
+verify`` on the .deb itself, installed with ``dpkg -i`` into /opt/notekeeper, run as an
+ordinary user (made for the demo) on a release-1.0 document in their home from
+another working directory, /opt/notekeeper unchanged, then removed with ``dpkg
+--purge``: the user's document and its backup stay.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import pwd
 import shutil
 import sqlite3
 import stat
@@ -209,6 +217,106 @@ def main() -> int:
     return 0
 
 
+PACKAGES = ROOT / "build" / "packages"
+PREFIX = Path("/opt/notekeeper")
+
+
+def dpkg_has_notekeeper() -> bool:
+    proc = subprocess.run(
+        ["dpkg-query", "--show", "--showformat", "${Status}", "notekeeper"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return "installed" in proc.stdout.split()
+
+
+def deb_story() -> int:
+    """``scripts/demo --deb``: the package installed for real, used by an ordinary user."""
+    if os.geteuid() != 0:
+        raise SystemExit("scripts/demo --deb installs a package and adds a user: run it as root")
+    if dpkg_has_notekeeper():
+        raise SystemExit("notekeeper is installed already: dpkg --purge notekeeper, then retry")
+    step("1. packaging the reference app: python setup.py build_exe bdist_deb")
+    shutil.rmtree(PACKAGES, ignore_errors=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "setup.py",
+            "-q",
+            "build_exe",
+            "--build-exe",
+            str(BUILD),
+            "bdist_deb",
+            "--dist-dir",
+            str(PACKAGES),
+        ],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    (deb,) = PACKAGES.glob("*.deb")
+    print(f"made {deb} (and {', '.join(p.name for p in PACKAGES.glob('*.rpm'))})")
+    step(f"2. $ frozen-alembic verify {deb.name} --run '/usr/bin/notekeeper {{db}}'")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "frozen_alembic",
+            "verify",
+            str(deb),
+            "--source",
+            str(SCRIPTS),
+            "--run",
+            "/usr/bin/notekeeper {db}",
+        ],
+        check=True,
+    )
+    name = f"ada{os.getpid()}"
+    try:
+        step(f"3. $ dpkg -i {deb.name}   (into {PREFIX}, owned by root)")
+        subprocess.run(["dpkg", "-i", str(deb)], check=True)
+        print(f"{shutil.which('notekeeper')} -> {os.path.realpath('/usr/bin/notekeeper')}")
+        before = snapshot(PREFIX)
+        step(f"4. $ useradd --create-home {name}   (an ordinary user, and their document)")
+        subprocess.run(["useradd", "--create-home", "--user-group", name], check=True)
+        user = pwd.getpwnam(name)
+        home = Path(user.pw_dir)
+        document = home / "Documents" / "My Notes (2021).notes"
+        elsewhere = home / "Downloads"
+        for folder in (document.parent, elsewhere):
+            folder.mkdir()
+        make_release_1_0_file(document)
+        for path in (document.parent, elsewhere, document):
+            os.chown(path, user.pw_uid, user.pw_gid)
+        show(document)
+        step(f"5. $ cd {elsewhere} && runuser -u {name} -- notekeeper --check '{document}'")
+        env = [f"HOME={home}", f"USER={name}", "PATH=/usr/bin:/bin", "LANG=C.UTF-8"]
+        command = ["runuser", "-u", name, "--", "env", "-i", *env, "notekeeper", "--check"]
+        run([*command, str(document)], elsewhere, dict(os.environ))
+        show(document)
+        check_rows(document)
+        assert list(elsewhere.iterdir()) == [], "nothing may be written to the working directory"
+        assert snapshot(PREFIX) == before, f"nothing may be written to {PREFIX}"
+        print(f"{PREFIX}: every file as dpkg installed it; {elsewhere}: empty")
+        step("6. $ dpkg --purge notekeeper")
+        subprocess.run(["dpkg", "--purge", "notekeeper"], check=True)
+        assert not PREFIX.exists(), f"{PREFIX} is still there"
+        kept = sorted(p.name for p in document.parent.iterdir())
+        assert len(kept) == 2, kept
+        print(f"{PREFIX} is gone; {document.parent} still holds: {kept}")
+        print(
+            "OK: the installed package, run by an ordinary user who cannot write to it, "
+            "migrated their document with a backup beside it and changed nothing else; "
+            "removing the package left the document and the backup."
+        )
+    finally:
+        if dpkg_has_notekeeper():
+            subprocess.run(["dpkg", "--purge", "notekeeper"], check=False)
+        subprocess.run(["userdel", "--remove", name], check=False, capture_output=True)
+    return 0
+
+
 if __name__ == "__main__":
     os.umask(0o022)
-    sys.exit(main())
+    sys.exit(deb_story() if sys.argv[1:] == ["--deb"] else main())
