@@ -228,7 +228,7 @@ def _copy_bytes(
     wal = Path(f"{source}-wal")
     copy_wal = os.path.exists(wal)
     # SQLite's own descriptor: opening and closing another one would drop its locks.
-    fd = _clone.held_fd(str(source))
+    fd = _sqlitefile.held_fd(str(source))
     can_clone = fd is not None or sys.platform == "darwin"  # clonefile() takes paths
 
     def step(done: int, total: int) -> None:
@@ -257,7 +257,7 @@ def _copy_bytes(
             shutil.copyfile(wal, f"{target}-wal")
     else:
         return None
-    if fd is not None and not _clone.still_open_on(fd, str(source)):
+    if fd is not None and not _sqlitefile.still_open_on(fd, str(source)):
         _remove_database(target)  # its owner closed the descriptor meanwhile: start over
         return None
     if copy_wal or _sqlitefile.is_wal(target):

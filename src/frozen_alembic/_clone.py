@@ -12,11 +12,11 @@ Three routes, tried in this order by :mod:`frozen_alembic._backup`:
   ``sendfile``: the data never passes through Python.
 * the caller's fallback when neither is possible (SQLite's backup API, for backups).
 
-These copy bytes; only a caller that knows nobody writes the source
-meanwhile (it holds SQLite's write lock) may use it for a database.  Such a caller
-must also pass SQLite's own file descriptor (:func:`held_fd`): closing *any*
-descriptor of a file drops every POSIX lock the process holds on it, SQLite's
-included, so the database file is never opened (and closed) here.
+These copy bytes; only a caller that knows nobody writes the source meanwhile (it
+holds SQLite's write lock) may use them for a database.  Such a caller must also
+pass SQLite's own file descriptor (:func:`frozen_alembic._sqlitefile.held_fd`):
+closing *any* descriptor of a file drops every POSIX lock the process holds on it,
+SQLite's included, so the database file is never opened (and closed) here.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from __future__ import annotations
 import errno
 import os
 import sys
+
+from ._sqlitefile import identity
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -53,38 +55,6 @@ def forced_route() -> str | None:
     """The route :data:`ROUTE_VARIABLE` forces, or ``None``."""
     value = os.environ.get(ROUTE_VARIABLE, "").strip().lower()
     return value if value in ROUTES else None
-
-
-def held_fd(path: str) -> int | None:
-    """A descriptor this process already holds open on ``path`` (SQLite's), or ``None``.
-
-    Linux only (``/proc/self/fd``); the descriptor is borrowed: never close it.
-    """
-    try:
-        wanted = _identity_of(path)
-        names = os.listdir("/proc/self/fd")
-    except OSError:
-        return None
-    for name in names:
-        try:
-            if _identity(int(name)) == wanted:
-                return int(name)
-        except (OSError, ValueError):
-            continue
-    return None
-
-
-def still_open_on(fd: int, path: str) -> bool:
-    """Whether the borrowed descriptor ``fd`` still refers to the file at ``path``."""
-    try:
-        return _identity(fd) == _identity_of(path)
-    except OSError:
-        return False
-
-
-def _identity_of(path: str) -> tuple[int, int]:
-    found = os.stat(path)
-    return found.st_dev, found.st_ino
 
 
 def _into_new_file(
@@ -183,21 +153,16 @@ def kernel_copy(
     return _into_new_file(source, source_fd, target, copy)
 
 
-def _identity(fd: int) -> tuple[int, int]:
-    found = os.fstat(fd)
-    return found.st_dev, found.st_ino
-
-
 def _copy_range(src: int, dst: int, size: int, progress: Callable[[int, int], None] | None) -> bool:
     """Copy ``size`` bytes from ``src`` to ``dst``; ``False`` if the kernel cannot (or
     ``src`` stopped being the file it was)."""
     done = 0
     use_range = hasattr(os, "copy_file_range")
-    identity = _identity(src)
+    started_as = identity(src)
     while done < size:
         # A borrowed descriptor could be closed (and its number reused for another
         # file) by its owner between two chunks: then stop rather than copy that file.
-        if _identity(src) != identity:
+        if identity(src) != started_as:
             return False
         count = min(_CHUNK, size - done)
         try:

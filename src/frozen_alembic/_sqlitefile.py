@@ -64,8 +64,7 @@ def check_file(path: PathArg, *, write: bool, doing: str = "open") -> None:
         msg = f"{os.fspath(path)} is not a file, so it cannot be a SQLite database."
         raise NotADatabase(msg, _path(path))
     try:
-        with open(path, "rb") as fh:
-            header = fh.read(len(SQLITE_HEADER))
+        header = read_header(path, len(SQLITE_HEADER))
     except OSError as err:
         from ._errors import from_os_error  # only errors pay for the translations
 
@@ -160,11 +159,72 @@ def uri(path: PathArg, params: str) -> str:
     return f"file:{absolute}?{params}"
 
 
+def held_fd(path: str) -> int | None:
+    """A descriptor this process already holds open on ``path`` (SQLite's), or ``None``.
+
+    Linux only (``/proc/self/fd``); the descriptor is borrowed: never close it.
+    """
+    try:
+        wanted = _identity_of(path)
+        names = os.listdir("/proc/self/fd")
+    except OSError:
+        return None
+    for name in names:
+        try:
+            if identity(int(name)) == wanted:
+                return int(name)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def still_open_on(fd: int, path: str) -> bool:
+    """Whether the borrowed descriptor ``fd`` still refers to the file at ``path``."""
+    try:
+        return identity(fd) == _identity_of(path)
+    except OSError:
+        return False
+
+
+def _identity_of(path: str) -> tuple[int, int]:
+    found = os.stat(path)
+    return found.st_dev, found.st_ino
+
+
+def identity(fd: int) -> tuple[int, int]:
+    """The device and inode of the open descriptor ``fd``."""
+    found = os.fstat(fd)
+    return found.st_dev, found.st_ino
+
+
+def read_header(path: PathArg, size: int) -> bytes:
+    """The first ``size`` bytes of ``path``, without dropping anyone's lock on it.
+
+    Closing *any* descriptor of a file drops every POSIX lock the process holds on
+    it — the locks of this process's own SQLite connections to it (another window's
+    document, a caller's engine) included.  So where the process already has the
+    file open, the header is read through that descriptor (which is left open);
+    only a file nobody here has open is opened and closed.
+
+    :raises OSError: the file cannot be read.
+    """
+    fd = held_fd(os.fspath(path))
+    if fd is not None:
+        try:
+            header = os.pread(fd, size, 0)
+        except OSError:
+            pass  # not open for reading: open it after all
+        else:
+            if still_open_on(fd, os.fspath(path)):  # not closed and reused meanwhile
+                return header
+    with open(path, "rb") as fh:
+        return fh.read(size)
+
+
 def is_wal(path: PathArg) -> bool:
     """Whether the file's header says WAL mode (read and write versions 2)."""
     try:
-        with open(path, "rb") as fh:
-            header = fh.read(20)
+        header = read_header(path, 20)
     except OSError:
         return False
     return header[18:20] == b"\x02\x02"
