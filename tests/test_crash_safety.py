@@ -380,13 +380,19 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
 # -- the worker ------------------------------------------------------------------------
 
 
-def _worker(scripts: Path, db: Path, events: Path | None = None) -> subprocess.Popen[str]:
+def _worker(
+    scripts: Path, db: Path, events: Path | None = None, *, route: str | None = None
+) -> subprocess.Popen[str]:
     options = ["--events", str(events)] if events is not None else []
+    env = dict(os.environ)
+    if route is not None:  # see frozen_alembic._clone.ROUTE_VARIABLE
+        env["FROZEN_ALEMBIC_BACKUP_ROUTE"] = route
     return subprocess.Popen(
         [sys.executable, str(WORKER), *options, str(scripts), str(db)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=env,
     )
 
 
@@ -585,13 +591,18 @@ def test_kill_9_inside_the_upgrade_leaves_r1_or_r4(base: Base, mode: str, tmp_pa
 
 
 def _kill_during_backup(base: Base, mode: str, tmp_path: Path) -> tuple[Path, Path]:
-    """Kill a worker while it writes its backup; return the file and the partial backup."""
+    """Kill a worker while it writes its backup; return the file and the partial backup.
+
+    The backup is forced onto SQLite's backup API, whose partial copy grows page by
+    page for long enough to be caught; a clone or a kernel copy is over in a few
+    milliseconds (``tests/faults/test_backup_routes.py`` kills each route).
+    """
     for attempt in range(5):
         work = tmp_path / f"attempt{attempt}"
         work.mkdir()
         db = work / "doc.db"
         shutil.copy(base.files[mode], db)
-        with _reaped(_worker(base.scripts, db)) as proc:
+        with _reaped(_worker(base.scripts, db, route="sqlite")) as proc:
             partial = _wait_for_partial(work, proc)
             if partial is not None:
                 proc.kill()

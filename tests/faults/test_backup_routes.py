@@ -298,4 +298,4 @@ def test_kill_9_during_each_route_damages_nothing(route: str, xfs_dir: Path) -> 
             shutil.rmtree(work)
         base.unlink()
     print(f"{route}: kills landed at {landed} (seed {seed})")
-    assert landed.count("backup") >= 2, f"too few kills landed in the backup: {landed}"
+    assert "backup" in landed, f"no kill landed in the backup: {landed}"
