@@ -200,7 +200,7 @@ class AdoptReport:
             lines.append(
                 _indent(
                     "no call to Alembic found in the project's own code; wherever the app "
-                    "migrates, delete: os.chdir(...) before migrating, "
+                    "migrates, delete: the change of working directory before migrating, "
                     "alembic.config.main(argv=[...]) / command.upgrade(Config(...), 'head'), "
                     "and every -x dbPath=... it passes",
                     4,
@@ -1012,9 +1012,9 @@ class _Adoption:
                 text = "configures the app's logging every time a document migrates"
             self.env_issue(
                 Finding("logging", call, text, where),
-                "delete it (the app owns logging), or guard it:\n"
-                "if config.config_file_name is not None:\n"
-                "    fileConfig(config.config_file_name)",
+                "delete it (the app owns logging), or put it under the stock template's "
+                "guard, which is never true under frozen-alembic (there is no file):\n"
+                "if config.config_file_name is not None:",
             )
         if not found:
             self.ok(
