@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import io
-import sqlite3
 import threading
 import time
-from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,97 +21,22 @@ from frozen_alembic import (
 from frozen_alembic._cli import ProgressPrinter
 
 from .conftest import HEAD, fill_release_1, sha256, versions
+from .slowdoc import slow_document
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-R1 = '''"""r1: a big table and an empty one."""
-import sqlalchemy as sa
-from alembic import op
-
-revision = "r1"
-down_revision = None
-
-
-def upgrade() -> None:
-    op.create_table("big", sa.Column("id", sa.Integer, primary_key=True), sa.Column("v", sa.Text))
-    op.create_table("small", sa.Column("id", sa.Integer, primary_key=True))
-
-
-def downgrade() -> None:
-    op.drop_table("small")
-    op.drop_table("big")
-'''
-
-R2 = '''"""r2: an index on the empty table."""
-from alembic import op
-
-revision = "r2"
-down_revision = "r1"
-
-
-def upgrade() -> None:
-    op.create_index("ix_small", "small", ["id"])
-
-
-def downgrade() -> None:
-    op.drop_index("ix_small", table_name="small")
-'''
-
-R3 = '''"""r3: rewrite every row of the big table, slowly."""
-from alembic import op
-
-revision = "r3"
-down_revision = "r2"
-
-
-def upgrade() -> None:
-    op.execute(
-        "UPDATE big SET v = (WITH RECURSIVE c(x) AS (SELECT big.id - big.id UNION ALL "
-        "SELECT x + 1 FROM c WHERE x < {spin}) SELECT count(*) FROM c) || v"
-    )
-
-
-def downgrade() -> None:
-    pass
-'''
-
-ROWS = 20_000
-
-
-def _scripts(tmp_path: Path, spin: int) -> Path:
-    scripts = tmp_path / "scripts"
-    (scripts / "versions").mkdir(parents=True)
-    (scripts / "versions" / "r1.py").write_text(R1)
-    (scripts / "versions" / "r2.py").write_text(R2)
-    (scripts / "versions" / "r3.py").write_text(R3.replace("{spin}", str(spin)))
-    return scripts
-
-
-def _document(tmp_path: Path, scripts: Path) -> Path:
-    db = tmp_path / "doc.db"
-    with closing(sqlite3.connect(db)) as conn:
-        conn.execute("PRAGMA user_version = 1")
-    Migrator(scripts).upgrade(db, "r1", backup=False)
-    with closing(sqlite3.connect(db)) as conn, conn:
-        conn.executemany(
-            "INSERT INTO big (id, v) VALUES (?, ?)", [(i, "x" * 200) for i in range(ROWS)]
-        )
-    return db
 
 
 @pytest.fixture
 def slow(tmp_path: Path) -> tuple[Migrator, Path]:
     """A document at r1 whose upgrade spends seconds inside one statement of r3."""
-    scripts = _scripts(tmp_path, spin=300)
-    return Migrator(scripts), _document(tmp_path, scripts)
+    return slow_document(tmp_path, spin=300)
 
 
 @pytest.fixture
 def quick(tmp_path: Path) -> tuple[Migrator, Path]:
     """The same, with r3 quick."""
-    scripts = _scripts(tmp_path, spin=1)
-    return Migrator(scripts), _document(tmp_path, scripts)
+    return slow_document(tmp_path, spin=1)
 
 
 def _cancel_when(

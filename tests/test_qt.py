@@ -61,85 +61,12 @@ from frozen_alembic.qt import (
 )
 
 from .conftest import HEAD, REVISIONS, fill_release_1, schema, sha256, versions
+from .slowdoc import slow_document
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from pytestqt.qtbot import QtBot
-
-# -- a document whose upgrade spends a while inside one statement ----------------------
-
-R1 = '''"""r1: a big table and an empty one."""
-import sqlalchemy as sa
-from alembic import op
-
-revision = "r1"
-down_revision = None
-
-
-def upgrade() -> None:
-    op.create_table("big", sa.Column("id", sa.Integer, primary_key=True), sa.Column("v", sa.Text))
-    op.create_table("small", sa.Column("id", sa.Integer, primary_key=True))
-
-
-def downgrade() -> None:
-    op.drop_table("small")
-    op.drop_table("big")
-'''
-
-R2 = '''"""r2: an index on the empty table."""
-from alembic import op
-
-revision = "r2"
-down_revision = "r1"
-
-
-def upgrade() -> None:
-    op.create_index("ix_small", "small", ["id"])
-
-
-def downgrade() -> None:
-    op.drop_index("ix_small", table_name="small")
-'''
-
-R3 = '''"""r3: rewrite every row of the big table, slowly."""
-from alembic import op
-
-revision = "r3"
-down_revision = "r2"
-
-
-def upgrade() -> None:
-    op.execute(
-        "UPDATE big SET v = (WITH RECURSIVE c(x) AS (SELECT big.id - big.id UNION ALL "
-        "SELECT x + 1 FROM c WHERE x < {spin}) SELECT count(*) FROM c) || v"
-    )
-
-
-def downgrade() -> None:
-    pass
-'''
-
-ROWS = 20_000
-
-
-def _slow_document(folder: Path, spin: int) -> tuple[Migrator, Path]:
-    """A document at r1 with a big table; its upgrade's r3 is one statement of
-    about 4 ms per ``spin`` here (300: over a second)."""
-    scripts = folder / "slow-scripts"
-    (scripts / "versions").mkdir(parents=True)
-    for name, text in (("r1", R1), ("r2", R2), ("r3", R3.replace("{spin}", str(spin)))):
-        (scripts / "versions" / f"{name}.py").write_text(text)
-    db = folder / "slow.db"
-    with closing(sqlite3.connect(db)) as conn:
-        conn.execute("PRAGMA user_version = 1")  # a real (non-empty) SQLite file
-    migrator = Migrator(scripts)
-    migrator.upgrade(db, "r1", backup=False)
-    with closing(sqlite3.connect(db)) as conn, conn:
-        conn.executemany(
-            "INSERT INTO big (id, v) VALUES (?, ?)", [(i, "x" * 200) for i in range(ROWS)]
-        )
-    return migrator, db
 
 
 def _siblings(db: Path) -> list[str]:
@@ -374,7 +301,7 @@ def test_a_parent_deleted_mid_run_does_not_kill_the_thread(
 def test_at_application_exit_running_changes_are_cancelled_and_waited_for(
     qtbot: QtBot, tmp_path: Path
 ) -> None:
-    migrator, db = _slow_document(tmp_path, spin=300)
+    migrator, db = slow_document(tmp_path, spin=300)
     before = sha256(db)
     task = MigrationTask.upgrade(migrator, db)
     recorder = Recorder(task)
@@ -397,7 +324,7 @@ def test_at_application_exit_running_changes_are_cancelled_and_waited_for(
 def test_the_dialog_follows_the_events_and_closes_when_finished(
     qtbot: QtBot, window: QWidget, tmp_path: Path
 ) -> None:
-    migrator, db = _slow_document(tmp_path, spin=100)  # long enough to show the dialog
+    migrator, db = slow_document(tmp_path, spin=100)  # long enough to show the dialog
     task = MigrationTask.upgrade(migrator, db, parent=window)
     states: list[tuple[int, int, str, bool, bool]] = []
     at_end: list[tuple[int, int, str, bool]] = []
@@ -481,7 +408,7 @@ def test_a_quick_change_never_shows_the_dialog(
 def _start_slow_with_dialog(
     qtbot: QtBot, window: QWidget, tmp_path: Path
 ) -> tuple[MigrationTask, Recorder, Path, str]:
-    migrator, db = _slow_document(tmp_path, spin=300)
+    migrator, db = slow_document(tmp_path, spin=300)
     before = sha256(db)
     task = MigrationTask.upgrade(migrator, db, parent=window)
     recorder = Recorder(task)
