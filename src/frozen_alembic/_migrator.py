@@ -493,22 +493,16 @@ class Migrator:
     def _populate(self, tmp: str, populate: Populate) -> None:
         """Run ``populate`` on the new file ``tmp`` in one transaction, then commit."""
         from ._guard import TransactionGuard
-        from ._transaction import Deadline, Transaction
+        from ._transaction import Deadline, one_transaction
 
-        with open_session(tmp, write=True, timeout=self._timeout, doing="create") as session:
-            txn = Transaction(session, Deadline(self._timeout))
-            try:
-                txn.begin()
-                with TransactionGuard(session.dbapi) as guard:
-                    _call_populate(populate, session)
-                    guard.check(None)
-                txn.check()
-                txn.commit()
-            except BaseException:
-                txn.rollback()
-                raise
-            finally:
-                txn.close()
+        deadline = Deadline(self._timeout)
+        with (
+            open_session(tmp, write=True, timeout=self._timeout, doing="create") as session,
+            one_transaction(session, deadline),
+            TransactionGuard(session.dbapi) as guard,
+        ):
+            _call_populate(populate, session)
+            guard.check(None)
 
     def _template(self) -> bytes | None:
         """The bytes of an empty database at the heads, if they are at hand.
@@ -590,31 +584,24 @@ class Migrator:
         from ._guard import TransactionBroken, TransactionGuard
         from ._run import too_new
         from ._status import State
-        from ._transaction import Deadline, Transaction
+        from ._transaction import Deadline, one_transaction
 
         deadline = Deadline(self._timeout)
         path = as_path(db)
         try:
-            with open_session(
-                db, write=True, timeout=deadline.remaining(), doing="change"
-            ) as session:
-                txn = Transaction(session, deadline)
-                try:
-                    txn.begin()
-                    status = self._status(session)
-                    if status.state is State.TOO_NEW:
-                        raise too_new(status)
-                    guard = TransactionGuard(session.dbapi)
-                    with guard:
-                        yield Operations(MigrationContext.configure(session.connection))
-                        guard.check(None)
-                    txn.check()
-                    txn.commit()
-                except BaseException:
-                    txn.rollback()
-                    raise
-                finally:
-                    txn.close()
+            with (
+                open_session(
+                    db, write=True, timeout=deadline.remaining(), doing="change"
+                ) as session,
+                one_transaction(session, deadline),
+            ):
+                status = self._status(session)
+                if status.state is State.TOO_NEW:
+                    raise too_new(status)
+                guard = TransactionGuard(session.dbapi)
+                with guard:
+                    yield Operations(MigrationContext.configure(session.connection))
+                    guard.check(None)
         except TransactionBroken as err:
             msg = (
                 f"The operations block {err.what.replace('revision (unknown) ', '')}; it "

@@ -35,6 +35,7 @@ from ._exceptions import MigrationFailed, UnsafeConnection
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import sqlite3
+    from collections.abc import Iterator
     from typing import Any
 
     from sqlalchemy.engine import RootTransaction
@@ -226,3 +227,20 @@ class Transaction:
                 raw.isolation_level = self._saved_isolation
         except Exception:
             pass  # the connection is closed next anyway (or is the caller's, as it was)
+
+
+@contextlib.contextmanager
+def one_transaction(session: Session, deadline: Deadline) -> Iterator[Transaction]:
+    """Run the block in one :class:`Transaction`: begin, then check and commit, or
+    roll back whatever the block raised; the connection's settings put back."""
+    txn = Transaction(session, deadline)
+    try:
+        txn.begin()
+        yield txn
+        txn.check()
+        txn.commit()
+    except BaseException:
+        txn.rollback()
+        raise
+    finally:
+        txn.close()
