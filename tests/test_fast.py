@@ -63,7 +63,7 @@ def test_a_file_that_needs_work_takes_the_full_route(
     report = ensure_current(db, scripts=folder, progress=lambda p: progress.append(p.revision))
     assert report.applied == REVISIONS[2:]
     assert report.backup is not None
-    assert [rev for rev in progress if rev] == list(REVISIONS[2:])
+    assert list(dict.fromkeys(rev for rev in progress if rev)) == list(REVISIONS[2:])
     assert versions(db) == [HEAD]
     assert marker.read_text() == "loaded\n"
     again = ensure_current(db, scripts=folder)

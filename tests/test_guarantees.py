@@ -87,7 +87,7 @@ def test_a_failure_after_several_revisions_undoes_them_all(
     with pytest.raises(MigrationFailed, match="0007_fails") as caught:
         Migrator(scripts).upgrade(path, progress=lambda p: progress.append(p.revision))
     # five revisions ran, then one failed
-    assert [rev for rev in progress if rev] == [*REVISIONS[1:], "0007_fails"]
+    assert list(dict.fromkeys(rev for rev in progress if rev)) == [*REVISIONS[1:], "0007_fails"]
     assert sha256(path) == before
     assert versions(path) == ["0001_initial"]
     assert caught.value.backup is None  # provably unchanged: the backup was removed

@@ -215,7 +215,8 @@ def test_progress_is_reported_for_each_revision(
     phases = [p.phase for p in reports]
     migrate = [p for p in reports if p.phase is Phase.MIGRATE]
     assert phases[:2] == [Phase.LOCK, Phase.BACKUP]
-    assert [p.revision for p in migrate] == [
+    # A long revision may report more than once (a tick from inside its statements).
+    assert list(dict.fromkeys(p.revision for p in migrate)) == [
         "0003_pinned",
         "0004_sort_key_integer",
         "0005_split_author",
