@@ -12,7 +12,8 @@ them has the same guarantees:
 * **run** — Alembic's migration loop on our connection, inside our transaction,
   under :data:`~frozen_alembic._shared.ALEMBIC_LOCK` and the
   :class:`~frozen_alembic._guard.TransactionGuard`;
-* **check** — ``foreign_key_check`` and ``quick_check``;
+* **check** — ``foreign_key_check`` and ``quick_check``, while the disk already
+  writes what the commit will sync (:mod:`frozen_alembic._flush`);
 * **commit** — then old backups are pruned (never the one just made).
 
 Each phase is reported as :class:`~frozen_alembic.Progress` events (see

@@ -9,7 +9,8 @@ lock is held from the first read of the version table to the commit.
 Foreign keys are switched off before the transaction (SQLite ignores that pragma
 inside one, and a table rebuild would otherwise cascade-delete children), checked
 with ``foreign_key_check`` before the commit, and switched back on afterwards;
-``quick_check`` runs before the commit too.
+``quick_check`` runs before the commit too, while the disk already writes what the
+commit will sync (:mod:`frozen_alembic._flush`).
 
 A caller's ``Connection`` that is already inside a transaction keeps it: the change
 runs in a savepoint of it, so a failure undoes only the change, and the caller
@@ -31,11 +32,13 @@ import contextlib
 import time
 
 from ._exceptions import MigrationFailed, UnsafeConnection
+from ._flush import flush_ahead
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import sqlite3
     from collections.abc import Iterator
+    from pathlib import Path
     from typing import Any
 
     from sqlalchemy.engine import RootTransaction
@@ -155,8 +158,15 @@ class Transaction:
 
         :raises MigrationFailed: a check failed (nothing is committed).
         """
-        raw = self.raw
         path = self.session.path
+        # Our own commit follows at once (a caller's comes later, when it likes):
+        # let the disk write what that commit will sync while the checks read.
+        ahead = str(path) if self.owned and path is not None else None
+        with flush_ahead(self.raw, ahead):
+            self._check(path)
+
+    def _check(self, path: Path | None) -> None:
+        raw = self.raw
         after = _fk_violations(raw)
         new = {key: n for key, n in after.items() if n > self._fk_before.get(key, 0)}
         if new:

@@ -63,6 +63,7 @@ PACKAGES = {
     "mount.exfat-fuse": "exfat-fuse",
     "mkfs.xfs": "xfsprogs",
     "mkfs.btrfs": "btrfs-progs",
+    "mkfs.ext4": "e2fsprogs",
     "losetup": "mount",
     "mount": "mount",
     "umount": "mount",
@@ -511,6 +512,35 @@ def btrfs_loop(
     return _loop_mounted("btrfs", size_mb, ["mkfs.btrfs", "-q"], "btrfs", written)
 
 
+@contextlib.contextmanager
+def thin_ext4(size_mb: int, backing_bytes: int) -> Iterator[tuple[Path, Path]]:
+    """An ext4 file system of ``size_mb`` on a disk that runs out under it.
+
+    The image is a sparse file on a tmpfs of ``backing_bytes``, on a loop device: ext4
+    takes every write it has room for, and the write-back of a block never written
+    before fails (``fsync`` reports ``EIO``) once that tmpfs is full — a thin-provisioned
+    volume, or a dying USB stick. Blocks already written (the file system's metadata,
+    the data of files made before) stay writable. No journal (a failing journal would
+    make the whole file system read-only, hiding the data write's own error), and every
+    inode table written by ``mkfs`` (the kernel's lazy initialisation would take tmpfs
+    space later). Yields the mount point and the tmpfs folder: fill the tmpfs to make
+    the disk fail, empty it to heal it.
+    """
+    what = f"a {size_mb} MB ext4 image on a {backing_bytes}-byte tmpfs"
+    _preflight(what, ["/dev/loop-control"])
+    mkfs = _tool("mkfs.ext4", what)
+    mount = _tool("mount", what)
+    with tmpfs(backing_bytes) as backing, contextlib.ExitStack() as stack:
+        image = backing / "ext4.img"
+        _sparse_image(image, size_mb)
+        options = "lazy_itable_init=0,lazy_journal_init=0"
+        _run([mkfs, "-q", "-O", "^has_journal", "-E", options, str(image)], f"format {what}")
+        device = _attach_loop(stack, image, what)
+        mount_point = _mount_point(stack.enter_context(_scratch("thin")))
+        _mount(stack, [mount, "-t", "ext4", device, str(mount_point)], mount_point, what, ["ext4"])
+        yield mount_point, backing
+
+
 __all__ = [
     "BTRFS_MIN_MB",
     "MIB",
@@ -524,6 +554,7 @@ __all__ = [
     "loop_backing_file",
     "mount_entries",
     "mount_entry",
+    "thin_ext4",
     "tmpfs",
     "unavailable",
     "unmount",
