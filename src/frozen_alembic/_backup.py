@@ -229,7 +229,9 @@ def _copy_bytes(
     copy_wal = os.path.exists(wal)
     # SQLite's own descriptor: opening and closing another one would drop its locks.
     fd = _sqlitefile.held_fd(str(source))
-    can_clone = fd is not None or sys.platform == "darwin"  # clonefile() takes paths
+    # Without it: macOS's clonefile() takes paths, and a Windows lock belongs to its
+    # handle (opening and closing another drops nothing).
+    can_clone = fd is not None or sys.platform in ("darwin", "win32")
 
     def step(done: int, total: int) -> None:
         if cancel is not None:
