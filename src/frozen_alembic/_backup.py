@@ -195,8 +195,11 @@ def _copy(
         )
         raise DatabaseBusy(msg, source) from None
     except (sqlite3.Error, OSError) as err:
+        # Judged before the partial copy is removed: SQLite reports some full-disk
+        # writes as I/O errors, and the free space is what tells them apart.
+        failure = _copy_error(err, source, target, doing)
         _remove_database(target)
-        raise _copy_error(err, source, target, doing) from err
+        raise failure from err
     except BaseException:  # a cancel, or the caller's progress callback: no partial copy
         _remove_database(target)
         raise

@@ -336,3 +336,35 @@ def test_upgrade_past_the_file_size_limit(
     if got["backup"] is not None and not Path(got["backup"]).exists():
         problems.append(f"err.backup names {got['backup']}, which does not exist")
     assert not problems, "\n  ".join([f"{journal_mode} journal:", *problems, got["message"]])
+
+
+def test_a_wal_backup_that_runs_out_of_room_says_the_disk_is_full(
+    documents: dict[str, Document], scripts: Path, tmpfs_factory: TmpfsFactory, tmp_path: Path
+) -> None:
+    """Disks of about twice a WAL document, a page apart: room for the backup's copy of
+    the file and its ``-wal``, but not always for folding the ``-wal`` into the copy —
+    where SQLite reports the ``-shm`` it cannot grow as a "disk I/O error".  The free
+    space must be judged before the partial copy is removed (afterwards there is
+    plenty): every failure is ``DiskFull``, never ``BackupFailed``."""
+    doc = documents["wal"]
+    migrator = Migrator(scripts)
+    middle = -(-2 * doc.size // PAGE) * PAGE
+    problems: list[str] = []
+    outcomes: set[str] = set()
+    for size in range(middle - 16 * PAGE, middle + 32 * PAGE, PAGE):
+        folder = tmpfs_factory(size)
+        path = folder / "doc.notes"
+        path.write_bytes(doc.data)
+        before = sha256(path)
+        try:
+            migrator.upgrade(path)
+        except FrozenAlembicError as err:
+            outcomes.add(type(err).__name__)
+            copy = _copy_out(path, tmp_path / str(size))
+            problems += [f"{size} bytes: {p}" for p in _check_failure(path, copy, doc, before, err)]
+        else:
+            outcomes.add("ok")
+        if _leftovers(folder):
+            problems.append(f"{size} bytes: partial files left: {_leftovers(folder)}")
+    assert outcomes == {"DiskFull"}, (outcomes, problems)
+    assert not problems, "\n".join(problems)
