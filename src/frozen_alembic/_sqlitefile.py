@@ -162,7 +162,9 @@ def uri(path: PathArg, params: str) -> str:
 def held_fd(path: str) -> int | None:
     """A descriptor this process already holds open on ``path`` (SQLite's), or ``None``.
 
-    Linux only (``/proc/self/fd``); the descriptor is borrowed: never close it.
+    Linux only (``/proc/self/fd``); the descriptor is borrowed: never close it.  Only
+    one open for reading counts (an ``O_PATH`` descriptor can be neither read nor
+    synced).  It may be another connection's of this process, not the caller's.
     """
     try:
         wanted = _identity_of(path)
@@ -171,11 +173,22 @@ def held_fd(path: str) -> int | None:
         return None
     for name in names:
         try:
-            if identity(int(name)) == wanted:
+            if identity(int(name)) == wanted and _reads(int(name)):
                 return int(name)
         except (OSError, ValueError):
             continue
     return None
+
+
+def _reads(fd: int) -> bool:
+    """Whether ``fd`` was opened for reading (not ``O_PATH``, not write-only): one
+    that cannot be read, synced or copied from is no use, whoever opened it."""
+    with open(f"/proc/self/fdinfo/{fd}", encoding="ascii") as info:
+        for line in info:
+            if line.startswith("flags:"):
+                flags = int(line.split()[1], 8)
+                return not flags & os.O_PATH and flags & os.O_ACCMODE != os.O_WRONLY
+    return False
 
 
 def still_open_on(fd: int, path: str) -> bool:

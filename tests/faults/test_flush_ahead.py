@@ -1,20 +1,22 @@
 """The commit's disk writes start while the checks run (``frozen_alembic._flush``).
 
 Between the last revision and the commit, another thread ``fdatasync``s the file the
-commit will sync — SQLite's own descriptor of it — so that the disk works while
-``quick_check`` reads.  These tests watch ``os.fdatasync`` (the real call still
-runs) to see which file is flushed, from where and when, for each journal mode and
-``PRAGMA synchronous``; and, on a disk whose write-back really fails, that the
-failure of that early flush rolls the change back instead of being swallowed (Linux
-reports a failed write-back once per open file: SQLite's own ``fsync`` at the
-commit would not see it again).
+commit will sync, so that the disk works while ``quick_check`` reads.  These tests
+watch that call (``frozen_alembic._flush.sync_data``; the real one still runs) to see
+which file is flushed, from where and when, for each journal mode and
+``PRAGMA synchronous``; that descriptors of other connections (unusable, or closed
+meanwhile) change nothing; and, on a disk whose write-back really fails, that the
+failure rolls the change back (Linux reports a failed write-back once per open file:
+had the early call swallowed it, SQLite's own ``fsync`` would commit).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from frozen_alembic import DiskFull, Migrator, Phase, Progress
+from frozen_alembic import DiskFull, Migrator, Phase, Progress, _flush
 
 from ..conftest import HEAD, sha256, versions
 from . import mounts
@@ -47,7 +49,7 @@ BLOB_MB = 16
 
 @dataclass
 class Flush:
-    """One ``os.fdatasync`` call seen during an upgrade."""
+    """One early flush seen during an upgrade."""
 
     file: str  # what the descriptor is open on (/proc/self/fd)
     thread: str
@@ -59,11 +61,11 @@ Watched = tuple[list[Flush], Callable[[Progress], None]]
 
 @pytest.fixture
 def flushes(monkeypatch: pytest.MonkeyPatch) -> Watched:
-    """Every ``os.fdatasync`` call (passed on to the real one), and a progress callback
-    that tells them which phase the upgrade was in."""
+    """Every early flush (passed on to the real call), and a progress callback that
+    tells them which phase the upgrade was in."""
     seen: list[Flush] = []
     phase: list[Phase | None] = [None]
-    real = os.fdatasync
+    real = _flush.sync_data
 
     def watched(fd: int) -> None:
         name = os.readlink(f"/proc/self/fd/{fd}")
@@ -73,7 +75,7 @@ def flushes(monkeypatch: pytest.MonkeyPatch) -> Watched:
     def progress(event: Progress) -> None:
         phase[0] = event.phase
 
-    monkeypatch.setattr(os, "fdatasync", watched)
+    monkeypatch.setattr(_flush, "sync_data", watched)
     return seen, progress
 
 
@@ -124,7 +126,7 @@ def test_the_file_the_commit_syncs_is_flushed_during_the_checks(
     finally:
         engine.dispose()
     assert versions(path) == [HEAD]
-    early = [f for f in seen if f.thread == "frozen-alembic-flush"]
+    early = [w for w in seen if w.thread == "frozen-alembic-flush"]
     if flushed is None:
         assert early == []
         return
@@ -138,7 +140,7 @@ def test_a_callers_open_transaction_is_not_flushed(
     migrator: Migrator,
     flushes: Watched,
 ) -> None:
-    """The caller commits when it likes: nothing is written early for it."""
+    """The caller commits when it likes: nothing is flushed early for it."""
     seen, progress = flushes
     path = db_at("0001_initial")
     engine = _engine(path, 2)
@@ -151,7 +153,7 @@ def test_a_callers_open_transaction_is_not_flushed(
     finally:
         engine.dispose()
     assert versions(path) == [HEAD]
-    assert [f for f in seen if f.thread == "frozen-alembic-flush"] == []
+    assert [w for w in seen if w.thread == "frozen-alembic-flush"] == []
 
 
 def _fill_to(folder: Path, left: int) -> Path:
@@ -163,18 +165,98 @@ def _fill_to(folder: Path, left: int) -> Path:
     return filler
 
 
+def _wait_for_write_back(timeout: float = 10.0) -> None:
+    """Wait until no page is being written back (``Writeback`` in ``/proc/meminfo``):
+    without writing any page, or asking any open file for its write-back error."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        with open("/proc/meminfo", encoding="ascii") as info:
+            found = [line.split()[1] for line in info if line.startswith("Writeback:")]
+        if found == ["0"]:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"pages were still being written back after {timeout} s")
+
+
 def _drop_caches() -> None:
     """Forget every clean cached page: what is read next comes from the disk."""
     os.sync()
     Path("/proc/sys/vm/drop_caches").write_text("3\n")
 
 
-def test_a_failed_early_flush_rolls_the_change_back(scripts: Path) -> None:
+def test_an_o_path_descriptor_is_not_the_one_borrowed(
+    migrator: Migrator, db_at: Callable[[str], Path], flushes: Watched
+) -> None:
+    """An ``O_PATH`` descriptor of the document, opened first (lowest number), can be
+    neither read nor synced: SQLite's own is borrowed instead, for the backup and
+    for the flush."""
+    seen, progress = flushes
+    path = db_at("0001_initial")
+    pinned = os.open(path, os.O_PATH)
+    try:
+        seen.clear()
+        report = migrator.upgrade(path, progress=progress)
+    finally:
+        os.close(pinned)
+    assert versions(path) == [HEAD]
+    assert report.backup is not None
+    assert versions(report.backup) == ["0001_initial"]
+    assert [f.file for f in seen if f.thread == "frozen-alembic-flush"] == [str(path)]
+
+
+def test_another_connection_closed_meanwhile_changes_nothing(
+    migrator: Migrator, db_at: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The application's own connection to the WAL document (opened first, so its
+    ``-wal`` descriptor is the one found) is closed just as the flush starts, and
+    opened again just after — a viewer window refreshing.  SQLite closes a ``-wal``
+    descriptor at once, so the ``fdatasync`` meets a closed descriptor (``EBADF``),
+    whose number names the ``-wal`` again by the time the checks end: nothing was
+    flushed early, the upgrade goes on, and the commit syncs as it always does."""
+    path = db_at("0001_initial")
+    _in_wal_mode(path)
+    viewer = sqlite3.connect(path, check_same_thread=False)
+    viewer.execute("SELECT count(*) FROM notebook").fetchone()  # opens the -wal
+    wal = f"{path}-wal"
+    errors: list[str] = []
+    reopened: list[sqlite3.Connection] = []
+    real = _flush.sync_data
+
+    def close_the_viewer_first(fd: int) -> None:
+        if os.readlink(f"/proc/self/fd/{fd}") != wal:
+            real(fd)
+            return
+        viewer.close()
+        try:
+            real(fd)
+        except OSError as err:
+            errors.append(os.strerror(err.errno or 0))
+            # The viewer opens the document again at once: its -wal descriptor most
+            # likely gets the same number, which then names the -wal again.
+            reopened.append(sqlite3.connect(path, check_same_thread=False))
+            reopened[-1].execute("SELECT count(*) FROM notebook").fetchone()
+            raise
+
+    monkeypatch.setattr(_flush, "sync_data", close_the_viewer_first)
+    engine = _engine(path, 2)
+    try:
+        migrator.upgrade(engine)
+    finally:
+        engine.dispose()
+        for conn in reopened:
+            conn.close()
+    assert errors == [os.strerror(errno.EBADF)]
+    assert versions(path) == [HEAD]
+
+
+def test_a_failed_write_back_rolls_the_change_back(scripts: Path) -> None:
     """The disk runs out under the file system while the migrated pages are written
     back during the checks, and recovers just before the commit (a thin volume that
-    is grown, a USB stick's passing fault).  The early flush saw the failed pages, so
-    the change is rolled back: committed, it would now succeed — on top of pages
-    that never reached the disk, which the kernel no longer holds as dirty."""
+    is grown, a USB stick's passing fault).  The failure must still reach SQLite's
+    ``fsync`` at the commit, so the change is rolled back: committed, it would now
+    succeed — on top of pages that never reached the disk, which the kernel no
+    longer holds as dirty (an early ``fdatasync`` whose error was ignored did
+    exactly that, and the file read back malformed)."""
     with mounts.thin_ext4(256, 64 * mounts.MIB) as (folder, backing):
         path = folder / "doc.notes"
         Migrator(scripts).create(path)
@@ -189,16 +271,19 @@ def test_a_failed_early_flush_rolls_the_change_back(scripts: Path) -> None:
         _drop_caches()
         # Room for the rollback journal's few pages, not for the copied table's.
         filler = _fill_to(backing, 1 * mounts.MIB)
+        phases: list[Phase] = []
 
         def heal_before_the_commit(event: Progress) -> None:
+            phases.append(event.phase)
             if event.phase is Phase.COMMIT and filler.exists():
+                _wait_for_write_back()  # the writes already started have failed
                 filler.unlink()
 
         with pytest.raises(DiskFull) as caught:
             Migrator(scripts).upgrade(path, backup=False, progress=heal_before_the_commit)
         filler.unlink(missing_ok=True)
-        cause = caught.value.__cause__
-        assert isinstance(cause, OSError), repr(cause)
+        assert Phase.COMMIT not in phases  # refused when the checks ended
+        assert isinstance(caught.value.__cause__, OSError), repr(caught.value.__cause__)
         assert caught.value.unchanged
         assert "was not changed" in str(caught.value)
         _drop_caches()  # read what the disk holds
