@@ -104,7 +104,7 @@ def flush_ahead(raw: sqlite3.Connection, path: str | None) -> Iterator[None]:
     try:
         yield
     finally:
-        flusher.thread.join()  # the descriptor stays open until after this
+        flusher.thread.join()  # SQLite's descriptors stay open until after this
     # EBADF: the descriptor was another connection's, closed meanwhile (its number
     # may even name the file again by now); the same once it names another file.
     # Neither took this file's write-back error: SQLite's own fsync still sees it.
