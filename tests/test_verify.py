@@ -41,7 +41,7 @@ from pathlib import Path
 import pytest
 
 from frozen_alembic import Migrator, main
-from frozen_alembic._fast import write_heads
+from frozen_alembic._headsfile import write_heads
 from frozen_alembic.build import BuildError
 from frozen_alembic.build._documents import (
     fill_document,

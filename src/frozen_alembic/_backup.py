@@ -242,26 +242,24 @@ def _copy_bytes(
         if progress is not None:
             progress(done, total)
 
-    # (SQLite locks no byte of the -wal itself: it may be opened and closed here.)
     if (
         forced in (None, _clone.CLONE)
         and can_clone
         and _clone.clone(str(source), str(target), source_fd=fd)
     ):
-        route = _clone.CLONE
-        if copy_wal and not _clone.clone(str(wal), f"{target}-wal"):
-            shutil.copyfile(wal, f"{target}-wal")
+        route, same_way = _clone.CLONE, _clone.clone
         step(1, 1)
     elif (
         forced in (None, _clone.COPY)
         and fd is not None
         and _clone.kernel_copy(str(source), str(target), step, source_fd=fd)
     ):
-        route = _clone.COPY
-        if copy_wal and not _clone.kernel_copy(str(wal), f"{target}-wal"):
-            shutil.copyfile(wal, f"{target}-wal")
+        route, same_way = _clone.COPY, _clone.kernel_copy
     else:
         return None
+    # The -wal the same way (SQLite locks no byte of it: it may be opened and closed).
+    if copy_wal and not same_way(str(wal), f"{target}-wal"):
+        shutil.copyfile(wal, f"{target}-wal")
     if fd is not None and not _sqlitefile.still_open_on(fd, str(source)):
         _remove_database(target)  # its owner closed the descriptor meanwhile: start over
         return None

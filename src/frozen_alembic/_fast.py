@@ -12,10 +12,7 @@ import os
 
 from . import _locate, _sqlitefile
 from ._exceptions import FrozenAlembicError
-from ._headsfile import bundled_heads as bundled_heads
-from ._headsfile import read_heads_file as read_heads_file
-from ._headsfile import versions_fingerprint as versions_fingerprint
-from ._headsfile import write_heads as write_heads
+from ._headsfile import read_heads_file
 from ._report import Report
 
 TYPE_CHECKING = False

@@ -66,12 +66,6 @@ def write_heads(
         fh.write(f"{body}check {_crc(body.encode())}\n")
 
 
-def bundled_heads(location: str) -> tuple[str, ...] | None:
-    """The heads recorded in the bundle, or ``None`` unless every check holds."""
-    found = read_heads_file(location)
-    return found[0] if found is not None else None
-
-
 def read_heads_fields(location: str) -> dict[str, str] | None:
     """The fields of the bundle's heads file, or ``None`` unless every check holds.
 

@@ -226,7 +226,7 @@ def read_header(path: PathArg, size: int) -> bytes:
         try:
             header = os.pread(fd, size, 0)
         except OSError:
-            pass  # not open for reading: open it after all
+            pass  # closed meanwhile by its owner: open the file after all
         else:
             if still_open_on(fd, os.fspath(path)):  # not closed and reused meanwhile
                 return header

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from .. import _manifest
 from .._exceptions import FrozenAlembicError
-from .._fast import write_heads
+from .._headsfile import write_heads
 from .._names import MANIFEST_NAME, TEMPLATE_NAME
 from .._scripts import env_options
 from ._imports import ImportScan, scan_imports

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _manifest
 from .._exceptions import FrozenAlembicError
-from .._fast import read_heads_file
+from .._headsfile import read_heads_file
 from .._names import HEADS_NAME, MANIFEST_NAME
 from .._sqlitefile import read_versions
 from ._documents import (
